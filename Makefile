@@ -1,0 +1,51 @@
+# Three commands do everything (README): `make book`, `make test`, `make bench`.
+# Each creates the environment it needs (.venv) on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch; on Colab nothing here runs and Colab's torch is kept.
+TORCH  ?= torch==2.13.0
+export BOOK_PROGRESS ?= 0
+export MPLBACKEND ?= Agg
+export PYDEVD_DISABLE_FILE_VALIDATION = 1
+
+.PHONY: env book test test-lib test-chapters bench lint strip stamp clean
+
+env: $(VENV)/.ready
+
+$(VENV)/.ready: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -r requirements.txt -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+## The book, built strictly (warnings are errors); executes every chapter at BOOK_SCALE (default small here).
+book: env
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+## All tests: lib's unit tests, then every chapter executed by nbval.
+test: env
+	$(BIN)/python -m tools.notebooks check
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval-lax chapters
+
+test-lib: env
+	$(BIN)/python -m pytest -q tests
+
+bench: env
+	$(BIN)/python -m benchmarks
+
+lint: env
+	$(BIN)/ruff check lib tests tools benchmarks chapters
+	$(BIN)/ruff format --check lib tests tools benchmarks
+
+strip: env
+	$(BIN)/python -m tools.notebooks strip
+
+stamp: env
+	$(BIN)/python -m tools.notebooks stamp
+
+clean:
+	rm -rf _build

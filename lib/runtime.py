@@ -1,0 +1,77 @@
+"""Where and how big the computations run: device, seeds, scale, progress bars.
+
+Every chapter starts with ``cfg = runtime.settings(small={...}, full={...})``. The scale is
+``small`` without a GPU (what the online book shows and CI runs) and ``full`` with one;
+``BOOK_SCALE=small|full`` forces either.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+SCALES = ("small", "full")
+
+
+def device() -> torch.device:
+    """The device every kernel runs on: the GPU when there is one (``BOOK_DEVICE`` overrides)."""
+    name = os.environ.get("BOOK_DEVICE")
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def scale() -> str:
+    """``small`` or ``full``: from ``BOOK_SCALE``, else ``full`` exactly when a GPU is present."""
+    value = os.environ.get("BOOK_SCALE", "").strip().lower()
+    if not value:
+        return "full" if torch.cuda.is_available() else "small"
+    if value not in SCALES:
+        raise ValueError(f"BOOK_SCALE must be one of {SCALES}, got {value!r}")
+    return value
+
+
+def settings(small: dict, full: dict, seed: int = 0) -> SimpleNamespace:
+    """A chapter's settings at the current scale, with ``scale``, ``device`` and ``seed`` added.
+
+    Both scales must name the same settings, so that one code path serves both.
+    """
+    if set(small) != set(full):
+        raise ValueError(f"small and full settings differ in keys: {set(small) ^ set(full)}")
+    chosen = small if scale() == "small" else full
+    seed_everything(seed)
+    return SimpleNamespace(scale=scale(), device=device(), seed=seed, **chosen)
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch, and ask torch for deterministic kernels.
+
+    On the CPU the same run then gives the same numbers. On a GPU a few kernels have no
+    deterministic version; torch then warns instead of failing.
+    """
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def generator(seed: int = 0, on: torch.device | None = None) -> torch.Generator:
+    """A seeded torch generator on ``on`` (default: the book's device)."""
+    g = torch.Generator(device=on or device())
+    g.manual_seed(seed)
+    return g
+
+
+def progress(iterable=None, **kwargs):
+    """A progress bar (tqdm) that stays quiet in builds and tests (``BOOK_PROGRESS=0``)."""
+    from tqdm.auto import tqdm
+
+    quiet = os.environ.get("BOOK_PROGRESS", "1") == "0"
+    return tqdm(iterable, disable=quiet or kwargs.pop("disable", False), **kwargs)

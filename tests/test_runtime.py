@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import torch
+
+from lib import runtime
+
+
+def test_scale_follows_environment(monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    assert runtime.scale() == "full"
+    monkeypatch.setenv("BOOK_SCALE", "small")
+    assert runtime.scale() == "small"
+    monkeypatch.setenv("BOOK_SCALE", "huge")
+    with pytest.raises(ValueError, match="BOOK_SCALE"):
+        runtime.scale()
+
+
+def test_scale_defaults_to_gpu_presence(monkeypatch):
+    monkeypatch.delenv("BOOK_SCALE", raising=False)
+    assert runtime.scale() == ("full" if torch.cuda.is_available() else "small")
+
+
+def test_settings_pick_the_scale_and_reject_mismatched_keys(monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "small")
+    cfg = runtime.settings(small={"n": 1}, full={"n": 2})
+    assert cfg.n == 1 and cfg.scale == "small" and isinstance(cfg.device, torch.device)
+    with pytest.raises(ValueError, match="keys"):
+        runtime.settings(small={"n": 1}, full={"m": 2})
+
+
+def test_seeding_makes_runs_repeat():
+    runtime.seed_everything(3)
+    a = (np.random.rand(3), torch.rand(3))
+    runtime.seed_everything(3)
+    b = (np.random.rand(3), torch.rand(3))
+    assert np.array_equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(-1)
+
+
+def test_generator_is_seeded():
+    g1, g2 = runtime.generator(5, on=torch.device("cpu")), runtime.generator(5, on=torch.device("cpu"))
+    assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
+
+
+def test_device_override(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", "cpu")
+    assert runtime.device() == torch.device("cpu")
+
+
+def test_progress_iterates():
+    assert list(runtime.progress(range(3))) == [0, 1, 2]
