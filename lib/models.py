@@ -1,0 +1,132 @@
+"""Small transformers in the style of minGPT: one config, one block, one model, nothing clever.
+
+``GPT(config)`` is a causal (autoregressive) transformer over a vocabulary of ``vocab_size``
+symbols; with ``causal=False`` the same network attends in both directions and serves as the
+BERT-style masked model (its extra ``mask`` symbol is ``vocab_size``). Used in chapters 4, 5, 6.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 256
+    block_size: int = 128  # the longest context the model sees
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    causal: bool = True  # False: bidirectional attention (BERT-style), with a [MASK] symbol
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention; causal (each position sees only the past) or bidirectional."""
+
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.qkv = nn.Linear(c.n_embd, 3 * c.n_embd)
+        self.proj = nn.Linear(c.n_embd, c.n_embd)
+        self.n_head, self.causal, self.dropout = c.n_head, c.causal, c.dropout
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(
+            q, k, v, is_causal=self.causal, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(c.n_embd), nn.LayerNorm(c.n_embd)
+        self.attn = SelfAttention(c)
+        self.mlp = nn.Sequential(
+            nn.Linear(c.n_embd, 4 * c.n_embd), nn.GELU(), nn.Linear(4 * c.n_embd, c.n_embd),
+            nn.Dropout(c.dropout),
+        )
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """Token and position embeddings, ``n_layer`` blocks, a final norm and a linear head."""
+
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.config = c
+        n_in = c.vocab_size + (0 if c.causal else 1)  # the masked model has a [MASK] symbol
+        self.tok = nn.Embedding(n_in, c.n_embd)
+        self.pos = nn.Embedding(c.block_size, c.n_embd)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
+        self.ln_f = nn.LayerNorm(c.n_embd)
+        self.head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
+            if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * c.n_layer))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx, return_hidden: bool = False):
+        """Logits ``B×T×V`` for input symbols ``idx`` (``B×T``, ``T ≤ block_size``).
+
+        With ``return_hidden``, also the list of hidden states ``B×T×n_embd``: the embedding
+        output and the output of every block (``n_layer + 1`` tensors), for linear probes.
+        """
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
+        x = self.tok(idx) + self.pos(torch.arange(T, device=idx.device))
+        hidden = [x]
+        for block in self.blocks:
+            x = block(x)
+            hidden.append(x)
+        logits = self.head(self.ln_f(x))
+        return (logits, hidden) if return_hidden else logits
+
+    @property
+    def mask_id(self) -> int:
+        """The [MASK] symbol of the bidirectional model."""
+        if self.config.causal:
+            raise AttributeError("a causal model has no [MASK] symbol")
+        return self.config.vocab_size
+
+    @torch.no_grad()
+    def generate(self, idx, n_new: int, temperature: float = 1.0, generator=None):
+        """Extend ``idx`` (B×T) by ``n_new`` symbols sampled one at a time (causal models only)."""
+        if not self.config.causal:
+            raise ValueError("generate needs a causal model")
+        for _ in range(n_new):
+            logits = self(idx[:, -self.config.block_size:])[:, -1] / temperature
+            nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
+            idx = torch.cat([idx, nxt], dim=1)
+        return idx
