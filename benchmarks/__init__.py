@@ -1,0 +1,10 @@
+"""Speed and quality figures of the book, each measured in one run and printed as a ratio.
+
+Every module ``benchmarks/bench_<topic>.py`` defines ``run(scale: str) -> list[dict]``; each row is
+
+    {"name": "...", "ours": float, "peer": float, "unit": "s" | "bits/byte" | ...,
+     "ratio": ours / peer, "goal": "ratio <= 0.9" or None, "met": bool or None, "note": "..."}
+
+``python -m benchmarks`` runs them all (``python -m benchmarks coding`` just one) and prints a
+table; results are also written to ``benchmarks/results/<topic>.json`` for the book's page.
+"""
