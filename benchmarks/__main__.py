@@ -44,8 +44,10 @@ def main(argv: list[str]) -> int:
         for r in run(topic, scale):
             goal = r.get("goal") or ""
             met = {True: "met", False: "NOT met", None: ""}[r.get("met")]
-            print(f"{r['name'][:44]:44} {fmt(r['ours']):>10} {fmt(r['peer']):>10} "
-                  f"{fmt(r['ratio']):>8}  {goal} {met}  [{r.get('unit', '')}] {r.get('note', '')}")
+            print(
+                f"{r['name'][:44]:44} {fmt(r['ours']):>10} {fmt(r['peer']):>10} "
+                f"{fmt(r['ratio']):>8}  {goal} {met}  [{r.get('unit', '')}] {r.get('note', '')}"
+            )
     return 0
 
 

@@ -31,16 +31,26 @@ CORPORA = {"python_docs": "python_docs.txt.xz"}
 
 # name -> (url, md5 of the file; None where the content is checked after unpacking)
 DOWNLOADS = {
-    "mnist-train-images": ("https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz",
-                           "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    "mnist-train-labels": ("https://ossci-datasets.s3.amazonaws.com/mnist/train-labels-idx1-ubyte.gz",
-                           "d53e105ee54ea40749a09fcbcd1e9432"),
-    "mnist-test-images": ("https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz",
-                          "9fb629c4189551a2d022fa330f9573f3"),
-    "mnist-test-labels": ("https://ossci-datasets.s3.amazonaws.com/mnist/t10k-labels-idx1-ubyte.gz",
-                          "ec29112dd5afa0611ce80d1b7f02629c"),
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-                "c32a1d4ab5d03f1284b67883e8d87530"),
+    "mnist-train-images": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ),
+    "mnist-train-labels": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/train-labels-idx1-ubyte.gz",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+    ),
+    "mnist-test-images": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz",
+        "9fb629c4189551a2d022fa330f9573f3",
+    ),
+    "mnist-test-labels": (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-labels-idx1-ubyte.gz",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
+    "cifar10": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+        "c32a1d4ab5d03f1284b67883e8d87530",
+    ),
     "enwik8": ("https://mattmahoney.net/dc/enwik8.zip", None),
 }
 ENWIK8_MD5 = "a1fa5ffddb56f4953e226637dabbb36a"  # of the unzipped 10^8 bytes
@@ -109,8 +119,10 @@ def fetch(name: str, directory: Path | None = None) -> Path:
         partial.rename(path)
     got = md5sum(path) if md5 else None
     if got != md5:
-        raise ValueError(f"checksum mismatch for {path}: md5 {got}, expected {md5}. "
-                         "Delete the file and download it again.")
+        raise ValueError(
+            f"checksum mismatch for {path}: md5 {got}, expected {md5}. "
+            "Delete the file and download it again."
+        )
     return path
 
 
@@ -122,7 +134,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file")
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says {shape}, found {body.size} bytes of data")
@@ -156,7 +168,9 @@ def cifar10(split: str = "train", directory: Path | None = None):
     """CIFAR-10 ``(images uint8 N×32×32×3, labels int64 N)`` from the binary (not pickled) release."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    members = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
+    members = (
+        [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
+    )
     return read_cifar_binary(fetch("cifar10", directory), members)
 
 

@@ -60,7 +60,9 @@ class Block(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(c.n_embd), nn.LayerNorm(c.n_embd)
         self.attn = SelfAttention(c)
         self.mlp = nn.Sequential(
-            nn.Linear(c.n_embd, 4 * c.n_embd), nn.GELU(), nn.Linear(4 * c.n_embd, c.n_embd),
+            nn.Linear(c.n_embd, 4 * c.n_embd),
+            nn.GELU(),
+            nn.Linear(4 * c.n_embd, c.n_embd),
             nn.Dropout(c.dropout),
         )
 
@@ -126,7 +128,7 @@ class GPT(nn.Module):
         if not self.config.causal:
             raise ValueError("generate needs a causal model")
         for _ in range(n_new):
-            logits = self(idx[:, -self.config.block_size:])[:, -1] / temperature
+            logits = self(idx[:, -self.config.block_size :])[:, -1] / temperature
             nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
             idx = torch.cat([idx, nxt], dim=1)
         return idx

@@ -48,7 +48,9 @@ def label(ax, x: str, y: str, title: str | None = None, legend: bool = False) ->
         ax.legend()
 
 
-def image_grid(images, nrows: int, ncols: int, titles=None, cmap: str = "gray_r", size: float = 1.1):
+def image_grid(
+    images, nrows: int, ncols: int, titles=None, cmap: str = "gray_r", size: float = 1.1
+):
     """Show a batch of images (N×H×W or N×H×W×3 arrays) as a grid without axes."""
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
     for i, ax in enumerate(axes.ravel()):

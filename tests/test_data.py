@@ -43,14 +43,22 @@ def local_downloads(tmp_path, monkeypatch):
 
     def put(name, filename, payload, md5=True):
         (tmp_path / filename).write_bytes(payload)
-        table[name] = (f"https://example.invalid/{filename}",
-                       hashlib.md5(payload).hexdigest() if md5 else None)
+        table[name] = (
+            f"https://example.invalid/{filename}",
+            hashlib.md5(payload).hexdigest() if md5 else None,
+        )
 
     for split, prefix in [("train", "train"), ("test", "t10k")]:
-        put(f"mnist-{split}-images", f"{prefix}-images-idx3-ubyte.gz",
-            _idx_bytes(rng.integers(0, 256, (5, 28, 28))))
-        put(f"mnist-{split}-labels", f"{prefix}-labels-idx1-ubyte.gz",
-            _idx_bytes(rng.integers(0, 10, (5,))))
+        put(
+            f"mnist-{split}-images",
+            f"{prefix}-images-idx3-ubyte.gz",
+            _idx_bytes(rng.integers(0, 256, (5, 28, 28))),
+        )
+        put(
+            f"mnist-{split}-labels",
+            f"{prefix}-labels-idx1-ubyte.gz",
+            _idx_bytes(rng.integers(0, 10, (5,))),
+        )
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for m in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
@@ -91,7 +99,9 @@ def test_enwik8_content_is_checked(local_downloads, monkeypatch):
     put("enwik8", "enwik8.zip", buf.getvalue(), md5=False)
     with pytest.raises(ValueError, match="enwik8"):
         data.enwik8()
-    monkeypatch.setattr(data, "ENWIK8_MD5", hashlib.md5(b"<mediawiki>not the real thing</mediawiki>").hexdigest())
+    monkeypatch.setattr(
+        data, "ENWIK8_MD5", hashlib.md5(b"<mediawiki>not the real thing</mediawiki>").hexdigest()
+    )
     assert data.enwik8().startswith(b"<mediawiki>")
 
 

@@ -41,5 +41,7 @@ def test_bad_config_and_long_input_are_refused():
 
 def test_generate_extends_the_sequence():
     m = GPT(GPTConfig(vocab_size=3, block_size=4, n_layer=1, n_head=1, n_embd=8))
-    out = m.generate(torch.zeros(2, 1, dtype=torch.long), 6, generator=torch.Generator().manual_seed(0))
+    out = m.generate(
+        torch.zeros(2, 1, dtype=torch.long), 6, generator=torch.Generator().manual_seed(0)
+    )
     assert out.shape == (2, 7) and out.max() < 3

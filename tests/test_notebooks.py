@@ -29,8 +29,15 @@ def test_chapter_conventions(path):
 
 def test_check_catches_outputs_and_a_stale_setup_cell(tmp_path, monkeypatch):
     nb = notebooks.stamp({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "1",
-                        "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}]})
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "1",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}],
+        }
+    )
     path = tmp_path / "99_x.ipynb"
     path.write_text(json.dumps(nb))
     assert any("outputs" in p for p in notebooks.problems(path))

@@ -39,7 +39,10 @@ def test_seeding_makes_runs_repeat():
 
 
 def test_generator_is_seeded():
-    g1, g2 = runtime.generator(5, on=torch.device("cpu")), runtime.generator(5, on=torch.device("cpu"))
+    g1, g2 = (
+        runtime.generator(5, on=torch.device("cpu")),
+        runtime.generator(5, on=torch.device("cpu")),
+    )
     assert torch.equal(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
 
 

@@ -1,8 +1,8 @@
 """Housekeeping for the chapter notebooks: the shared Colab setup cell, and output stripping.
 
-    python -m tools.notebooks stamp    # write the canonical setup cell into every chapter
-    python -m tools.notebooks strip    # remove outputs and execution counts (commit them clean)
-    python -m tools.notebooks check    # exit 1 if a chapter has outputs or a stale setup cell
+python -m tools.notebooks stamp    # write the canonical setup cell into every chapter
+python -m tools.notebooks strip    # remove outputs and execution counts (commit them clean)
+python -m tools.notebooks check    # exit 1 if a chapter has outputs or a stale setup cell
 """
 
 from __future__ import annotations

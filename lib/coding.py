@@ -1,0 +1,283 @@
+"""Arithmetic (range) coding: a model's probabilities turned into bits, and back.
+
+A model that gives the next symbol probability p(s) lets a coder spend about -log2 p(s) bits on
+it, so a whole sequence costs about the *ideal code length*
+
+    L = sum_t -log2 p_t(s_t)   bits,
+
+plus a few bytes. This is the bridge of chapter 5 (generative models are lossless compressors) and
+is used in chapters 1, 3, 4 and 6 to turn code lengths into real files.
+
+The coder works with integers only, so encoder and decoder agree bit for bit:
+- ``quantize`` turns each distribution into integer frequencies summing to 2**PRECISION, every
+  symbol at least 1 (no symbol is ever impossible), deterministically;
+- the state is an interval [low, low + range) with 64-bit ``low`` and ``range`` kept in
+  [2**56, 2**64); a symbol with frequencies (cumulative c, own f) narrows it to
+  ``low += (range >> PRECISION) * c``, ``range = (range >> PRECISION) * f``; whenever the top
+  byte is settled it is shipped, with a carry into the bytes already written (the scheme of
+  Subbotin's and LZMA's range coders, at 64 bits).
+
+``wrap``/``unwrap`` put a payload in a small container (magic, version, kind, length and CRC-32 of
+the original) so that corrupt or truncated input raises ``CorruptStreamError`` instead of
+returning wrong data.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+PRECISION = 32  # frequencies of every distribution sum to 2**PRECISION
+TOTAL = 1 << PRECISION
+_TOP = 1 << 64  # low and range live below 2**64
+_BOTTOM = 1 << 56  # renormalize when range falls below this (the top byte is settled)
+_MASK = _TOP - 1
+_FLUSH = 9  # bytes the encoder writes at the end (cache byte + 8 bytes of low)
+
+MAGIC = b"CGBK"  # "compression and generalization book"
+VERSION = 1
+_HEADER = struct.Struct(">4sB4sQI")  # magic, version, kind, original length, CRC-32
+
+
+class CorruptStreamError(ValueError):
+    """The bytes are not a stream this coder (or container) wrote, or were cut short."""
+
+
+# ---------------------------------------------------------------- distributions
+def _as_probs(probs) -> np.ndarray:
+    """A float64 (N×V) array of non-negative, finite rows with positive sums."""
+    if hasattr(probs, "detach"):  # a torch tensor, on any device
+        probs = probs.detach().to("cpu").double().numpy()
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 1:
+        raise ValueError(f"probs must be a 2-d array (steps × alphabet), got shape {p.shape}")
+    if p.shape[1] >= TOTAL:
+        raise ValueError(f"alphabet of {p.shape[1]} symbols does not fit 2**{PRECISION}")
+    if not np.isfinite(p).all():
+        raise ValueError("probs contains NaN or infinity")
+    if (p < 0).any():
+        raise ValueError("probs contains negative values")
+    if p.shape[0] and (p.sum(axis=1) <= 0).any():
+        raise ValueError("probs has a row that sums to zero")
+    return p
+
+
+def _floors(p: np.ndarray):
+    """For valid rows ``p``: ``floor(p · (2**32 − V))`` per symbol (normalized rows, as floats,
+    exact below 2**53), their running sums, the spare mass and the most probable symbol."""
+    n, v = p.shape
+    x = p * (float(TOTAL - v) / p.sum(axis=1, keepdims=True))
+    np.floor(x, out=x)
+    cx = np.cumsum(x, axis=1)
+    spare = float(TOTAL - v) - cx[:, -1]
+    return x, cx, spare, p.argmax(axis=1)
+
+
+def quantize(probs) -> np.ndarray:
+    """Integer frequencies (N×V, int64) for the rows of ``probs``: each ≥ 1, each row sums to 2**32.
+
+    ``f = 1 + floor(p · (2**32 − V))`` with ``p`` normalized per row, and what rounding leaves
+    over goes to the most probable symbol. The same floats always give the same integers.
+    """
+    return _quantize_valid(_as_probs(probs))
+
+
+def _quantize_valid(p: np.ndarray) -> np.ndarray:
+    x, _, spare, top = _floors(p)
+    freqs = x.astype(np.int64) + 1
+    freqs[np.arange(len(x)), top] += spare.astype(np.int64)
+    return freqs
+
+
+def _blocks(n: int, size: int = 4096):
+    """Row ranges of at most ``size`` rows: quantizing block by block stays in the cache."""
+    return ((i, min(i + size, n)) for i in range(0, n, size))
+
+
+def _symbols(symbols, n: int, v: int) -> np.ndarray:
+    s = np.asarray(symbols)
+    if s.ndim != 1 or s.shape[0] != n:
+        raise ValueError(f"symbols must be a 1-d sequence of {n} entries (one per row of probs)")
+    if n and not np.issubdtype(s.dtype, np.integer):
+        raise ValueError(f"symbols must be integers, got dtype {s.dtype}")
+    s = s.astype(np.int64)
+    if n and (s.min() < 0 or s.max() >= v):
+        raise ValueError(f"symbols must lie in [0, {v}), got range [{s.min()}, {s.max()}]")
+    return s
+
+
+def ideal_bits(symbols, probs) -> float:
+    """The ideal code length ``sum_t -log2 p_t(s_t)`` in bits (rows of ``probs`` normalized)."""
+    p = _as_probs(probs)
+    s = _symbols(symbols, *p.shape)
+    chosen = p[np.arange(len(s)), s] / p.sum(axis=1)
+    if (chosen == 0).any():
+        raise ValueError("a symbol that occurs has probability 0: no code can represent it")
+    return float(-np.log2(chosen).sum())
+
+
+# ---------------------------------------------------------------- the coder
+class Encoder:
+    """Streaming range encoder: ``encode`` any number of batches, then ``finish`` for the bytes."""
+
+    def __init__(self):
+        self.low, self.range = 0, _MASK
+        self.cache, self.pending = 0, 1  # the byte held back for a carry, and 0xFF bytes after it
+        self.out = bytearray()
+        self.done = False
+
+    def _shift(self):
+        """Ship the top byte of ``low`` (or hold it back while a carry may still reach it)."""
+        if self.low < 0xFF << 56 or self.low >= _TOP:
+            carry = self.low >> 64
+            self.out.append((self.cache + carry) & 0xFF)
+            self.out.extend(bytes([(0xFF + carry) & 0xFF]) * (self.pending - 1))
+            self.pending = 0
+            self.cache = (self.low >> 56) & 0xFF
+        self.pending += 1
+        self.low = (self.low << 8) & _MASK
+
+    def encode(self, symbols, probs) -> None:
+        """Code ``symbols[t]`` with distribution ``probs[t]``, for t in order."""
+        if self.done:
+            raise RuntimeError("this encoder is finished")
+        p = _as_probs(probs)
+        s = _symbols(symbols, *p.shape)
+        for a, b in _blocks(len(s)):
+            self._encode_block(s[a:b], p[a:b], a)
+
+    def _encode_block(self, s, p, offset):
+        rows = np.arange(len(s))
+        if (p[rows, s] == 0).any():
+            t = int(np.flatnonzero(p[rows, s] == 0)[0])
+            raise ValueError(
+                f"symbol {s[t]} at step {offset + t} has probability 0: it cannot be coded"
+            )
+        x, cx, spare, top = _floors(p)
+        own = x[rows, s]
+        widths = (own + 1 + spare * (top == s)).astype(np.int64).tolist()
+        starts = (cx[rows, s] - own + s + spare * (top < s)).astype(np.int64).tolist()
+        low, rng = self.low, self.range
+        for c, f in zip(starts, widths):
+            r = rng >> PRECISION
+            low += r * c
+            rng = r * f
+            while rng < _BOTTOM:
+                self.low = low
+                self._shift()
+                low, rng = self.low, rng << 8
+        self.low, self.range = low, rng
+
+    def finish(self) -> bytes:
+        """Flush the state; returns all bytes written."""
+        if not self.done:
+            for _ in range(_FLUSH):
+                self._shift()
+            self.done = True
+        return bytes(self.out)
+
+
+class Decoder:
+    """Streaming range decoder over ``payload``: ``decode`` batches in the encoder's order."""
+
+    def __init__(self, payload: bytes):
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+        self.data = bytes(payload)
+        if len(self.data) < _FLUSH:
+            raise CorruptStreamError(f"stream of {len(self.data)} bytes is too short to decode")
+        if self.data[0] != 0:
+            raise CorruptStreamError("stream does not start with the coder's zero byte")
+        self.pos = _FLUSH
+        self.code = int.from_bytes(self.data[1:_FLUSH], "big")
+        self.range = _MASK
+
+    def decode(self, probs) -> np.ndarray:
+        """One symbol per row of ``probs``: the symbols the encoder coded with the same rows."""
+        p = _as_probs(probs)
+        return np.concatenate(
+            [self._decode_block(p[a:b]) for a, b in _blocks(len(p))]
+            or [np.empty(0, dtype=np.int64)]
+        )
+
+    def _decode_block(self, p) -> np.ndarray:
+        freqs = _quantize_valid(p)
+        cums = np.cumsum(freqs, axis=1)
+        out = np.empty(len(freqs), dtype=np.int64)
+        code, rng, data, pos = self.code, self.range, self.data, self.pos
+        for t in range(len(freqs)):
+            r = rng >> PRECISION
+            target = code // r
+            if target >= TOTAL:
+                raise CorruptStreamError("stream is inconsistent with these probabilities")
+            s = int(np.searchsorted(cums[t], target, side="right"))
+            f = int(freqs[t, s])
+            code -= r * (int(cums[t, s]) - f)
+            rng = r * f
+            while rng < _BOTTOM:
+                if pos >= len(data):
+                    raise CorruptStreamError("stream ended early (truncated?)")
+                code = ((code << 8) | data[pos]) & _MASK
+                rng <<= 8
+                pos += 1
+            out[t] = s
+        self.code, self.range, self.pos = code, rng, pos
+        return out
+
+    def finish(self) -> None:
+        """Check that the whole payload was used, as the encoder wrote exactly this much."""
+        if self.pos != len(self.data):
+            raise CorruptStreamError(
+                f"{len(self.data) - self.pos} unexpected bytes after the stream"
+            )
+
+
+def encode(symbols, probs) -> bytes:
+    """Range-code ``symbols`` (one per row of ``probs``); about ``ideal_bits`` + 9 bytes."""
+    enc = Encoder()
+    enc.encode(symbols, probs)
+    return enc.finish()
+
+
+def decode(payload: bytes, probs) -> np.ndarray:
+    """The symbols ``encode`` coded with the same ``probs``."""
+    dec = Decoder(payload)
+    out = dec.decode(probs)
+    dec.finish()
+    return out
+
+
+# ---------------------------------------------------------------- the container
+def wrap(payload: bytes, original: bytes, kind: bytes = b"RAW0") -> bytes:
+    """``payload`` behind a header: magic, version, ``kind`` (4 bytes), len and CRC-32 of ``original``."""
+    if not isinstance(kind, bytes) or len(kind) != 4:
+        raise ValueError(f"kind must be 4 bytes, got {kind!r}")
+    header = _HEADER.pack(MAGIC, VERSION, kind, len(original), zlib.crc32(original))
+    return header + bytes(payload)
+
+
+def unwrap(blob: bytes) -> tuple[bytes, int, int, bytes]:
+    """``(payload, original_length, original_crc32, kind)`` of a ``wrap``ped blob."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise TypeError(f"blob must be bytes, got {type(blob).__name__}")
+    blob = bytes(blob)
+    if len(blob) < _HEADER.size:
+        raise CorruptStreamError(
+            f"{len(blob)} bytes is shorter than the {_HEADER.size}-byte header"
+        )
+    magic, version, kind, length, crc = _HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise CorruptStreamError(f"not a book container (magic {magic!r}, expected {MAGIC!r})")
+    if version != VERSION:
+        raise CorruptStreamError(f"container version {version}, this code reads version {VERSION}")
+    return blob[_HEADER.size :], length, crc, kind
+
+
+def check_original(data: bytes, length: int, crc32: int) -> None:
+    """Raise ``CorruptStreamError`` unless ``data`` has the recorded length and CRC-32."""
+    if len(data) != length:
+        raise CorruptStreamError(f"decoded {len(data)} bytes, the header says {length}")
+    if zlib.crc32(data) != crc32:
+        raise CorruptStreamError("decoded data fails its CRC-32 check")

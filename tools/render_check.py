@@ -1,0 +1,325 @@
+"""Look at the built book the way a reader does: every page in headless Chromium.
+
+    python -m tools.render_check [_build/html] [--screenshots DIR]
+
+For each page of ``_build/html`` it reports what a reader would see as broken:
+
+* math that MathJax did not typeset (raw ``$$``, ``\\begin{...}`` text, ``.math`` elements without
+  an ``mjx-container``, MathJax error boxes);
+* figures that do not load (``img`` elements whose ``naturalWidth`` is 0);
+* MyST syntax left as text (```` ```{ ````, ``{glue:``, ``{prf:``, ``{exercise-``, ``{solution-``,
+  ``:::``) and unresolved glue keys;
+* Python tracebacks in cell outputs;
+* Colab launch links that are malformed or point to a notebook the repository does not have.
+
+It saves a screenshot of each page (``_build/screenshots/<page>.png``). Chromium is Debian's
+(``/usr/bin/chromium``; ``BOOK_CHROMIUM`` overrides) driven by Playwright, whose own browser
+download is never used. The pages load MathJax from its public CDN; when a local copy of the
+MathJax 3 npm package is found (``BOOK_MATHJAX``, else ``.venv/mathjax/node_modules/mathjax``)
+those requests are answered from it, so the check works offline. Exit status 1 when any page has a
+problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+LAUNCH_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# MyST syntax that must never reach the reader as text.
+RAW_MYST = [
+    ("```{", "a MyST directive fence"),
+    ("{glue:", "a glue role"),
+    ("{glue}", "a glue role"),
+    ("{prf:", "a sphinx-proof role or directive"),
+    ("{exercise-", "an exercise directive"),
+    ("{solution-", "a solution directive"),
+    ("{exercise}", "an exercise directive"),
+    ("{solution}", "a solution directive"),
+    ("{cite", "a cite role"),
+    ("{ref}`", "a ref role"),
+    ("{numref}`", "a numref role"),
+    ("{eq}`", "an eq role"),
+    ("{math}`", "a math role"),
+]
+RAW_MATH = [
+    (re.compile(r"\$\$"), "display math delimiters $$"),
+    (re.compile(r"\\begin\{"), "a LaTeX \\begin{...}"),
+    (re.compile(r"\\end\{"), "a LaTeX \\end{...}"),
+    (re.compile(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$"), "inline math $...\\cmd...$"),
+    (re.compile(r"\\\(|\\\)|\\\[|\\\]"), "math delimiters \\( \\) \\[ \\]"),
+]
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^-{20,}\n\w+Error", re.M)
+COLAB = re.compile(
+    r"^https://colab\.research\.google\.com/github/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)"
+    r"/blob/(?P<branch>[\w.-]+)/(?P<path>[\w./-]+\.ipynb)$"
+)
+
+# What the browser reports about a page. Code cell sources (``.cell_input``) are left out of the
+# text checks: a code listing may legitimately contain ``$`` or braces.
+PAGE_REPORT_JS = """
+async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const hasMath = document.querySelector('.math') !== null;
+  if (hasMath && document.querySelector('script[src*="mathjax"]')) {
+    for (let i = 0; i < 150 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+      await sleep(100);
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      try { await MathJax.startup.promise; } catch (e) {}
+    }
+  }
+  const imgs = Array.from(document.images);
+  imgs.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(imgs.map(img => img.complete ? null : new Promise(r => {
+    img.addEventListener('load', r); img.addEventListener('error', r); setTimeout(r, 10000);
+  })));
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('.cell_input, script, style, noscript, mjx-container, mjx-assistive-mml')
+       .forEach(e => e.remove());
+  // innerText needs layout; a detached clone gives textContent, so keep block breaks by hand.
+  clone.querySelectorAll('p, div, li, pre, h1, h2, h3, h4, br, tr').forEach(
+       e => e.append(document.createTextNode('\\n')));
+  return {
+    mathjax: !!(window.MathJax && MathJax.startup),
+    math: Array.from(document.querySelectorAll('.math')).map(
+        e => ({typeset: e.querySelector('mjx-container') !== null,
+               text: e.textContent.slice(0, 80)})),
+    mathErrors: Array.from(document.querySelectorAll('mjx-merror')).map(
+        e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
+    images: imgs.map(img => ({src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0})),
+    colab: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]'))
+                .map(a => a.href),
+    errorOutputs: document.querySelectorAll('.output.error, .output.traceback').length,
+    text: clone.textContent,
+  };
+}
+"""
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (or another Chrome) on this machine, or None."""
+    candidates = [os.environ.get("BOOK_CHROMIUM", ""), "/usr/bin/chromium"]
+    candidates += [shutil.which(n) or "" for n in ("chromium", "chromium-browser", "google-chrome")]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def find_mathjax() -> Path | None:
+    """A local copy of the MathJax 3 npm package (the directory holding ``es5/``), or None."""
+    for c in (os.environ.get("BOOK_MATHJAX", ""), ROOT / ".venv/mathjax/node_modules/mathjax"):
+        if c and (Path(c) / "es5/tex-mml-chtml.js").is_file():
+            return Path(c)
+    return None
+
+
+def pages(html_dir: Path) -> list[Path]:
+    """Every page of the built book (not the theme's assets or the copied sources)."""
+    skip = {"_static", "_sources", "_images", "_downloads", "_panels_static"}
+    return sorted(
+        p for p in Path(html_dir).rglob("*.html") if not skip & set(p.relative_to(html_dir).parts)
+    )
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def colab_problems(hrefs: list[str], page: str, root: Path = ROOT) -> list[str]:
+    """Colab links must name this repository's main branch and a notebook that exists in it."""
+    from tools.notebooks import repository_url
+
+    owner_repo = repository_url().rstrip("/").removesuffix(".git").split("/")[-2:]
+    found = []
+    for href in sorted(set(hrefs)):
+        m = COLAB.match(href)
+        if not m:
+            found.append(f"malformed Colab link {href}")
+        elif [m["owner"], m["repo"]] != owner_repo:
+            found.append(f"Colab link names {m['owner']}/{m['repo']}, not {'/'.join(owner_repo)}")
+        elif m["branch"] != "main":
+            found.append(f"Colab link names branch {m['branch']}, not main")
+        elif not (root / m["path"]).is_file():
+            found.append(f"Colab link opens {m['path']}, which the repository does not have")
+    notebook = root / Path(page).with_suffix(".ipynb")
+    if notebook.is_file() and not hrefs:
+        found.append(f"no Colab launch link for {notebook.relative_to(root)}")
+    return found
+
+
+def text_problems(text: str) -> list[str]:
+    """Raw MyST, raw math and tracebacks in a page's visible text."""
+    found = []
+    for needle, what in RAW_MYST:
+        i = text.find(needle)
+        if i >= 0:
+            found.append(f"raw MyST text ({what}): {snippet(text, i)!r}")
+    for line in text.splitlines():
+        if line.strip().startswith(":::"):
+            found.append(f"raw MyST text (a colon fence): {line.strip()[:60]!r}")
+            break
+    for pattern, what in RAW_MATH:
+        m = pattern.search(text)
+        if m:
+            found.append(f"untypeset math ({what}): {snippet(text, m.start())!r}")
+    m = TRACEBACK.search(text)
+    if m:
+        found.append(f"a Python traceback in the output: {snippet(text, m.start())!r}")
+    return found
+
+
+def snippet(text: str, i: int, width: int = 50) -> str:
+    return " ".join(text[max(0, i - 10) : i + width].split())
+
+
+def redirect_target(path: Path) -> str | None:
+    """Where a page that only redirects (``<meta http-equiv="refresh">``) sends the reader."""
+    head = path.read_text(errors="replace")[:2000]
+    m = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', head, re.I)
+    return m.group(1) if m else None
+
+
+def report_problems(report: dict, page: str, root: Path = ROOT) -> list[str]:
+    """Everything wrong with one page, from the browser's report of it."""
+    found = text_problems(report["text"])
+    untypeset = [m["text"] for m in report["math"] if not m["typeset"]]
+    if untypeset:
+        why = "" if report["mathjax"] else " (MathJax did not load)"
+        found.append(f"{len(untypeset)} math element(s) not typeset{why}, e.g. {untypeset[0]!r}")
+    found += [f"MathJax error: {e!r}" for e in report["mathErrors"]]
+    found += [f"image does not load: {i['src']}" for i in report["images"] if not i["ok"]]
+    if report["errorOutputs"]:
+        found.append(f"{report['errorOutputs']} error output(s) from a cell")
+    found += colab_problems(report["colab"], page, root)
+    return found
+
+
+def check_site(
+    html_dir: Path,
+    screenshots: Path | None = None,
+    chromium: str | None = None,
+    mathjax: Path | None = None,
+    root: Path = ROOT,
+) -> dict[str, list[str]]:
+    """Open every page of ``html_dir`` in headless Chromium; ``{page: [problems]}`` for all pages.
+
+    ``root`` is the repository the Colab links must point into.
+    """
+    from playwright.sync_api import sync_playwright
+
+    html_dir = Path(html_dir)
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise FileNotFoundError(
+            "no Chromium found (apt-get install chromium, or set BOOK_CHROMIUM)"
+        )
+    mathjax = mathjax or find_mathjax()
+    results = {}
+    with (
+        serve(html_dir) as base,
+        tempfile.TemporaryDirectory(prefix="book-chromium-") as profile,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium,
+            headless=True,
+            args=LAUNCH_FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        browser.route(re.compile(r"^https?://"), functools.partial(_route, base, mathjax))
+        page = browser.new_page()
+        for path in pages(html_dir):
+            rel = path.relative_to(html_dir).as_posix()
+            target = redirect_target(path)
+            if target is not None:  # index.html only forwards to the root page
+                ok = (path.parent / target).is_file()
+                results[rel] = [] if ok else [f"redirects to {target}, which does not exist"]
+                continue
+            page.goto(base + rel, wait_until="load", timeout=60_000)
+            report = page.evaluate(PAGE_REPORT_JS)
+            results[rel] = report_problems(report, rel, root)
+            if screenshots is not None:
+                shot = Path(screenshots) / (rel.removesuffix(".html").replace("/", "__") + ".png")
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                height = page.evaluate("document.documentElement.scrollHeight")
+                clip = {"x": 0, "y": 0, "width": 1280, "height": min(max(height, 900), 12000)}
+                page.screenshot(path=str(shot), full_page=True, clip=clip)
+        browser.close()
+    return results
+
+
+def _route(base: str, mathjax: Path | None, route, request) -> None:
+    """Local pages pass; MathJax comes from the local copy when there is one; with no local copy
+    the request goes out (a reader's browser does the same)."""
+    m = re.search(r"/mathjax@?[\d.]*/(es5/[^?#]+)", request.url)
+    if m and mathjax is not None:
+        file = mathjax / m.group(1)
+        if file.is_file():
+            return route.fulfill(path=str(file))
+        return route.fulfill(status=404, body="")
+    return route.continue_()
+
+
+def main(argv: list[str]) -> int:
+    args = argv[1:]
+    screenshots = None
+    if "--screenshots" in args:
+        i = args.index("--screenshots")
+        screenshots = Path(args[i + 1])
+        del args[i : i + 2]
+    html_dir = Path(args[0]) if args else ROOT / "_build/html"
+    if screenshots is None:
+        screenshots = html_dir.parent / "screenshots"
+    if not html_dir.is_dir():
+        print(f"{html_dir} does not exist: build the book first (make book)")
+        return 2
+    # The repository the book was built from: the Colab links must point into it.
+    root = html_dir.resolve().parents[1]
+    results = check_site(
+        html_dir, screenshots, root=root if (root / "_toc.yml").is_file() else ROOT
+    )
+    bad = {page: found for page, found in results.items() if found}
+    for page, found in bad.items():
+        print(f"{page}:")
+        for f in found:
+            print(f"  - {f}")
+    print(f"{len(results)} pages checked, {len(bad)} with problems; screenshots in {screenshots}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
