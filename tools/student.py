@@ -163,7 +163,10 @@ def read_chapter(path: Path | str, nb: dict | None = None) -> Chapter:
                     if not label:
                         problem(i, "exercise-start without :label:")
                         continue
-                    if number is not None and not label.startswith(f"ch{number}-ex-"):
+                    prefixes = (
+                        (f"ch{number}-ex-", f"ch{number:02d}-ex-") if number is not None else ()
+                    )
+                    if prefixes and not label.startswith(prefixes):
                         problem(i, f"label {label!r} does not start with 'ch{number}-ex-'")
                     if label in found:
                         problem(i, f"label {label!r} used twice")
@@ -528,7 +531,12 @@ def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str |
             client.execute(env=env)
         except Exception as e:  # the kernel died (the student's code can kill it): score what ran
             failure = f"{type(e).__name__}: {e}"[:300]
-    return json.loads(nbformat.writes(node)), failure
+    executed = json.loads(nbformat.writes(node))
+    for cell in executed["cells"]:  # only the grader's timeout interrupts the kernel
+        for out in cell.get("outputs", []):
+            if out.get("ename") == "KeyboardInterrupt":
+                out["ename"], out["evalue"] = "Timeout", f"cell ran over {timeout:g} s"
+    return executed, failure
 
 
 def score(chapter: Chapter, executed: dict) -> list[dict]:
