@@ -1,0 +1,192 @@
+"""Adaptive n-gram (context) models of bytes, and their Bayesian mixture (chapter 5).
+
+Each model predicts the next byte from the ``k`` bytes before it and learns as it goes, so it is a
+prequential code by itself: ``-log2 p(x_t | x_<t)`` bits per byte, no parameters transmitted.
+
+- ``KT(k)``: counts ``n(c, s)`` of byte ``s`` after context ``c`` (the last ``k`` bytes), with the
+  Krichevsky–Trofimov estimator ``p(s | c) = (n(c, s) + 1/2) / (n(c) + 256/2)``.
+- ``Blend(k)``: contexts of every length ``j ≤ k`` blended from short to long (Witten–Bell,
+  as in PPM): ``p_j(s) = (n(c_j, s) + u_j p_{j-1}(s)) / (n(c_j) + u_j)``, ``u_j`` the number of
+  distinct bytes seen after ``c_j``, ``p_{-1}`` uniform.
+- ``Mixture(models)``: the Bayesian mixture ``p(x_t | x_<t) = sum_i w_i(t) p_i(x_t | x_<t)`` with
+  posterior weights ``w_i(t) ∝ w_i(0) prod_{u<t} p_i(x_u | x_<u)``. Its total code length is
+  ``-log2 sum_i w_i(0) P_i(x)``, so with the uniform prior over ``K`` models
+
+      L_mix(x) ≤ min_i L_i(x) + log2 K   bits, for every x:
+
+  the mixture *simulates* the best model in hindsight at a constant price (chapter 5).
+
+The mixture is also a compressor (``lib.prequential`` with ``model="ngram"``): ``encode`` and
+``decode`` below run the same per-byte loop, so both sides compute identical float64
+probabilities.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from lib import runtime
+
+V = 256  # bytes
+
+
+def _check_order(k) -> int:
+    if not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"order must be a non-negative int, got {k!r}")
+    return int(k)
+
+
+class KT:
+    """Order-``k`` counts with the Krichevsky–Trofimov (add-1/2) estimator."""
+
+    def __init__(self, order: int, alpha: float = 0.5):
+        self.order = _check_order(order)
+        if not alpha > 0:
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+        self.alpha = float(alpha)
+        self.counts: dict[bytes, np.ndarray] = {}
+        self.name = f"KT order {self.order}"
+
+    def predict(self, history: bytes) -> np.ndarray:
+        """``p(· | last k bytes of history)``, a float64 vector of 256 positive entries."""
+        c = self.counts.get(history[len(history) - self.order :] if self.order else b"")
+        if c is None:
+            return np.full(V, 1.0 / V)
+        return (c + self.alpha) / (c.sum() + V * self.alpha)
+
+    def update(self, history: bytes, symbol: int) -> None:
+        key = history[len(history) - self.order :] if self.order else b""
+        c = self.counts.get(key)
+        if c is None:
+            c = self.counts[key] = np.zeros(V)
+        c[symbol] += 1
+
+
+class Blend:
+    """Contexts of lengths 0..k blended Witten–Bell style (a PPM-like model)."""
+
+    def __init__(self, order: int):
+        self.order = _check_order(order)
+        self.counts: list[dict[bytes, np.ndarray]] = [{} for _ in range(self.order + 1)]
+        self.name = f"blend order {self.order}"
+
+    def _keys(self, history: bytes):
+        n = len(history)
+        return [history[n - j :] if j else b"" for j in range(min(self.order, n) + 1)]
+
+    def predict(self, history: bytes) -> np.ndarray:
+        p = np.full(V, 1.0 / V)
+        for j, key in enumerate(self._keys(history)):
+            c = self.counts[j].get(key)
+            if c is None:
+                break  # longer contexts are unseen too
+            u = np.count_nonzero(c)
+            p = (c + u * p) / (c.sum() + u)
+        return p
+
+    def update(self, history: bytes, symbol: int) -> None:
+        for j, key in enumerate(self._keys(history)):
+            c = self.counts[j].get(key)
+            if c is None:
+                c = self.counts[j][key] = np.zeros(V)
+            c[symbol] += 1
+
+
+def default_models(order: int = 4) -> list:
+    """The models the ``ngram`` compressor mixes: KT of orders 0..k and the order-k blend."""
+    order = _check_order(order)
+    return [KT(j) for j in range(order + 1)] + [Blend(order)]
+
+
+def _blocks(n: int, block: int, progress: bool):
+    starts = range(0, n, block)
+    return runtime.progress(starts, desc="ngram", unit="block") if progress else starts
+
+
+class Mixture:
+    """Bayesian mixture of adaptive models with a uniform prior (posterior-weighted average)."""
+
+    def __init__(self, models):
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("models must be a non-empty list of models")
+        self.log_w = np.full(len(self.models), -np.log(len(self.models)))  # natural log
+        self.span = max(m.order for m in self.models)  # bytes of history any model looks at
+
+    def predict(self, history: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """``(p_mix, P)``: the mixture's distribution (256,) and every model's (K×256)."""
+        each = np.stack([m.predict(history) for m in self.models])
+        w = np.exp(self.log_w - self.log_w.max())
+        return w @ each / w.sum(), each
+
+    def update(self, history: bytes, symbol: int, each: np.ndarray) -> None:
+        """Bayes' rule with the probabilities ``each`` of the observed ``symbol``, then learn."""
+        self.log_w += np.log(each[:, symbol])
+        self.log_w -= self.log_w.max()
+        for m in self.models:
+            m.update(history, symbol)
+
+    # -- as a compressor: both sides run this loop, byte by byte
+    def encode(
+        self, enc, x: np.ndarray, bits: np.ndarray, progress: bool = False, block: int = 512
+    ) -> int:
+        """Code bytes ``x`` into encoder ``enc``; fills ``bits`` and returns a CRC of the probs."""
+        data, crc = bytes(x), 0
+        rows = np.empty((block, V))
+        for lo in _blocks(len(x), block, progress):
+            hi = min(lo + block, len(x))
+            for t in range(lo, hi):
+                history = data[max(0, t - self.span) : t]
+                p, each = self.predict(history)
+                rows[t - lo] = p
+                bits[t] = -np.log2(p[x[t]])
+                self.update(history, x[t], each)
+            crc = zlib.crc32(rows[: hi - lo].tobytes(), crc)
+            enc.encode(x[lo:hi], rows[: hi - lo])
+        return crc
+
+    def decode(self, dec, n: int, progress: bool = False, block: int = 512):
+        """The inverse of ``encode``: ``(bytes as uint8 array, CRC of the probs)``."""
+        out, crc = bytearray(), 0
+        rows = np.empty((block, V))
+        for lo in _blocks(n, block, progress):
+            hi = min(lo + block, n)
+            for t in range(lo, hi):
+                history = bytes(out[max(0, len(out) - self.span) :])
+                p, each = self.predict(history)
+                rows[t - lo] = p
+                s = int(dec.decode(p[None])[0])
+                self.update(history, s, each)
+                out.append(s)
+            crc = zlib.crc32(rows[: hi - lo].tobytes(), crc)
+        return np.frombuffer(bytes(out), dtype=np.uint8), crc
+
+
+def _check_data(data) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def run(data: bytes, models) -> tuple[np.ndarray, np.ndarray]:
+    """Code lengths (bits) of every byte: ``(each, mix)`` with ``each`` K×n (one row per model,
+    each learning on its own) and ``mix`` (n,) for their Bayesian mixture, in one pass."""
+    data = _check_data(data)
+    mix = Mixture(models)
+    x = np.frombuffer(data, dtype=np.uint8)
+    each_bits = np.zeros((len(mix.models), len(x)))
+    mix_bits = np.zeros(len(x))
+    for t in range(len(x)):
+        history = data[max(0, t - mix.span) : t]
+        p, each = mix.predict(history)
+        each_bits[:, t] = -np.log2(each[:, x[t]])
+        mix_bits[t] = -np.log2(p[x[t]])
+        mix.update(history, x[t], each)
+    return each_bits, mix_bits
+
+
+def code_lengths(data: bytes, models) -> np.ndarray:
+    """Per-byte code lengths (bits) of the Bayesian mixture of ``models`` on ``data``."""
+    return run(data, models)[1]

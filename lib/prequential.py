@@ -1,0 +1,443 @@
+"""The prequential code: a model that learns while it compresses (chapter 5, used in chapter 4).
+
+Rae's protocol, literally. Encoder and decoder start from the same untrained model (same seed).
+The data is cut into chunks; each chunk is *first* coded with the current model and *then* the
+model trains on it. The decoder decodes a chunk with the model it has, which is the encoder's
+model at that moment, and then takes the same training steps on the same bytes. The length of
+the code is the area under the online loss curve,
+
+    L_preq(x) = sum_t -log2 p_{theta(x_<chunk(t))}(x_t | context_t)   bits,
+
+and the parameters theta are never transmitted: only the code that trains them (this file,
+``lib/models.py`` and ``lib/coding.py``) must be known to both sides.
+
+Bit-exact agreement. Arithmetic decoding only works when the decoder computes *exactly* the
+probabilities the encoder used: one differing last bit in a float can change a quantized
+frequency and everything after it is garbage. Floating point is not associative, so "the same
+maths" is not enough; encoder and decoder must run the identical sequence of tensor operations
+with identical shapes. Hence the schedule:
+
+- chunk ``k`` holds ``B = lanes`` contiguous *lanes* of ``L_k`` bytes each (``L_k`` doubles from
+  ``first_lane_length`` up to ``lane_length``: the first, untrained chunks are small);
+- every lane is read by the model as ``[BOS, x_0, x_1, ...]``, so position ``t`` of a lane is
+  predicted from the lane's own prefix only (the model's context is the lane);
+- at step ``t`` both sides run one incremental transformer step (a key/value cache) on the ``B``
+  lanes at once and code/decode byte ``t`` of every lane: the encoder *could* compute a whole
+  chunk in one big batched pass, but then its floats would not match the decoder's;
+- after a complete chunk, both sides train on the bytes seen so far with the same seeded batches.
+
+``code_lengths``, ``compress`` and ``decompress`` all run the one loop ``_run``. Each chunk's
+probabilities are fingerprinted (CRC-32 of the float32 arrays) into the container, so a decoder
+whose arithmetic differs (another CPU, library version or thread count, or a GPU, whose
+backward passes use non-deterministic atomics unless ``runtime.seed_everything`` made torch
+choose deterministic kernels) stops with ``CorruptStreamError`` at the first chunk that differs,
+and the CRC-32 of the original catches anything else. Never silent garbage.
+
+Causality: the code length of byte ``p`` depends only on bytes before ``p`` (the chunk schedule
+does not depend on the data's length), so ``code_lengths(x + y)[:len(x)] == code_lengths(x)``:
+the total splits as L(x) + L(y | x).
+
+Also here (chapter 5): codes for the *labels* of a data set given its inputs (Blier & Ollivier
+2018): uniform, two-part (quantized weights + residual) and prequential.
+
+Command line::
+
+    python -m lib.prequential compress IN OUT [--model gpt|ngram]
+    python -m lib.prequential decompress IN OUT
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lib import coding, ngram, runtime
+from lib.models import GPT, GPTConfig
+
+BOS = 256  # the symbol every lane starts with; the model's vocabulary is 256 bytes + BOS
+KINDS = {"gpt": b"PQG1", "ngram": b"PQN1"}  # container kinds
+
+
+@dataclass(frozen=True)
+class PrequentialConfig:
+    """Everything both sides must agree on. Stored in the compressed file's header."""
+
+    model: str = "gpt"  # "gpt" (a transformer trained online) or "ngram" (lib.ngram mixture)
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    lanes: int = 32  # B: parallel lanes per chunk
+    lane_length: int = 256  # L: longest lane (= the transformer's context)
+    first_lane_length: int = 16  # L_0: lanes of chunk k have min(L, L_0 * 2**k) bytes
+    train_steps: int = 8  # optimizer steps after each chunk
+    batch_size: int = 16  # windows of lane_length bytes per step
+    lr: float = 3e-3
+    seed: int = 0
+    threads: int = 1  # torch threads (part of "the same arithmetic")
+    ngram_order: int = 4  # model="ngram": orders 0..ngram_order are mixed
+
+    def __post_init__(self):
+        if self.model not in KINDS:
+            raise ValueError(f"model must be one of {sorted(KINDS)}, got {self.model!r}")
+        for name in (
+            "n_layer",
+            "n_head",
+            "n_embd",
+            "lanes",
+            "lane_length",
+            "first_lane_length",
+            "batch_size",
+            "threads",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("train_steps", "seed", "ngram_order"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        if self.first_lane_length > self.lane_length:
+            raise ValueError("first_lane_length must not exceed lane_length")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ValueError(f"lr must be in (0, 1), got {self.lr!r}")
+
+    def gpt_config(self) -> GPTConfig:
+        return GPTConfig(
+            vocab_size=257,
+            block_size=self.lane_length,
+            n_layer=self.n_layer,
+            n_head=self.n_head,
+            n_embd=self.n_embd,
+        )
+
+
+def chunks(n: int, cfg: PrequentialConfig):
+    """The schedule: ``(start, lane_length)`` of every chunk covering ``n`` bytes.
+
+    Chunk ``k`` spans ``lanes * L_k`` bytes from ``start``; the last one may be partly empty.
+    The boundaries do not depend on ``n``: that makes the code causal.
+    """
+    start, k = 0, 0
+    while start < n:
+        length = min(cfg.lane_length, cfg.first_lane_length << min(k, 30))
+        yield start, length
+        start += cfg.lanes * length
+        k += 1
+
+
+# ---------------------------------------------------------------- the learner
+class Learner:
+    """A ``lib.models.GPT`` that predicts lanes one step at a time and trains between chunks."""
+
+    def __init__(self, cfg: PrequentialConfig):
+        self.cfg = cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.model = GPT(cfg.gpt_config())
+        self.opt = torch.optim.AdamW(
+            self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0
+        )
+        self.n_trained = 0
+
+    # -- prediction: one new position for every lane, with a key/value cache
+    def start_lanes(self, batch: int) -> None:
+        """Empty caches for ``batch`` lanes; the first input of every lane is BOS."""
+        c = self.cfg
+        shape = (c.n_layer, batch, c.n_head, c.lane_length, c.n_embd // c.n_head)
+        self.keys, self.values = torch.zeros(shape), torch.zeros(shape)
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``p(next byte | lane so far)`` (B×256, float32) after feeding ``inputs`` (B,) at step t.
+
+        The same computation as ``GPT.forward`` at the last position, but for one new position
+        against cached keys and values: causal attention ``softmax(q K^T / sqrt(d)) V``.
+        """
+        m, t = self.model, self.t
+        B, H = inputs.shape[0], self.cfg.n_head
+        x = m.tok(inputs) + m.pos.weight[t]
+        for i, block in enumerate(m.blocks):
+            q, k, v = block.attn.qkv(block.ln1(x)).view(B, 3, H, -1).unbind(1)
+            self.keys[i, :, :, t], self.values[i, :, :, t] = k, v
+            keys, values = self.keys[i, :, :, : t + 1], self.values[i, :, :, : t + 1]
+            att = torch.einsum("bhd,bhsd->bhs", q, keys) / math.sqrt(q.shape[-1])
+            y = torch.einsum("bhs,bhsd->bhd", att.softmax(-1), values).reshape(B, -1)
+            x = x + block.attn.proj(y)
+            x = x + block.mlp(block.ln2(x))
+        self.t += 1
+        return F.softmax(m.head(m.ln_f(x))[:, :256], dim=-1)
+
+    # -- learning: after each complete chunk, on the bytes seen so far
+    def train(self, seen: np.ndarray, chunk: int) -> None:
+        """``train_steps`` AdamW steps on seeded random windows of ``seen`` (the data so far)."""
+        c = self.cfg
+        width = min(c.lane_length, len(seen))
+        data = torch.from_numpy(seen.astype(np.int64))
+        g = torch.Generator().manual_seed(c.seed * 1_000_003 + chunk)
+        self.model.train()
+        for _ in range(c.train_steps):
+            starts = torch.randint(0, len(seen) - width + 1, (c.batch_size,), generator=g)
+            windows = data[starts[:, None] + torch.arange(width)]
+            inputs = torch.cat([torch.full((c.batch_size, 1), BOS), windows[:, :-1]], dim=1)
+            loss = F.cross_entropy(self.model(inputs).reshape(-1, 257), windows.reshape(-1))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.opt.step()
+            self.n_trained += c.batch_size * width
+        self.model.eval()
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _run(
+    n: int, cfg: PrequentialConfig, code_step, progress: bool = False, on_chunk=None
+) -> tuple[list[int], np.ndarray]:
+    """The one loop of the GPT code, shared by encoder, decoder and ``code_lengths``.
+
+    ``code_step(probs, positions)`` receives the distributions (rows of the active lanes, in
+    lane order) and the data positions they predict, and returns the bytes there (the encoder
+    and ``code_lengths`` look them up, the decoder decodes them). ``on_chunk(k, fingerprint)``
+    is called after each chunk (the decoder checks it there). Returns the CRC-32 fingerprints
+    of the probabilities, one per chunk, and the bytes.
+    """
+    learner = Learner(cfg)
+    seen = np.zeros(n, dtype=np.uint8)
+    fingerprints = []
+    bar = (
+        runtime.progress(total=n, unit="B", unit_scale=True, desc="prequential")
+        if progress
+        else None
+    )
+    with _threads(cfg.threads):
+        learner.model.eval()
+        for k, (start, length) in enumerate(chunks(n, cfg)):
+            positions = start + np.arange(cfg.lanes)[:, None] * length + np.arange(length)
+            learner.start_lanes(cfg.lanes)
+            inputs = torch.full((cfg.lanes,), BOS, dtype=torch.long)
+            crc = 0
+            for t in range(min(length, n - start)):
+                probs = learner.step(inputs)
+                crc = zlib.crc32(probs.numpy().tobytes(), crc)
+                active = positions[:, t] < n
+                symbols = code_step(probs[torch.from_numpy(active)], positions[active, t])
+                seen[positions[active, t]] = symbols
+                inputs = inputs.clone()
+                inputs[torch.from_numpy(active)] = torch.as_tensor(symbols, dtype=torch.long)
+                if bar is not None:
+                    bar.update(int(active.sum()))
+            fingerprints.append(crc)
+            if on_chunk is not None:
+                on_chunk(k, crc)
+            end = start + cfg.lanes * length
+            if end < n:  # a complete chunk with more to come: learn from it
+                learner.train(seen[:end], k)
+    if bar is not None:
+        bar.close()
+    return fingerprints, seen
+
+
+# ---------------------------------------------------------------- code lengths
+def _check_data(data) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def _check_cfg(cfg) -> PrequentialConfig:
+    if cfg is None:
+        return PrequentialConfig()
+    if not isinstance(cfg, PrequentialConfig):
+        raise ValueError(f"cfg must be a PrequentialConfig, got {type(cfg).__name__}")
+    return cfg
+
+
+def code_lengths(
+    data: bytes, cfg: PrequentialConfig | None = None, progress: bool = False
+) -> np.ndarray:
+    """Per-byte ideal code lengths ``-log2 p(x_t | ...)`` (bits) of the prequential code.
+
+    Exactly the probabilities ``compress`` codes with; their sum is the ideal compressed size.
+    Causal: ``code_lengths(x + y)[:len(x)] == code_lengths(x)``.
+    """
+    data, cfg = _check_data(data), _check_cfg(cfg)
+    if cfg.model == "ngram":
+        return ngram.code_lengths(data, ngram.default_models(cfg.ngram_order))
+    x = np.frombuffer(data, dtype=np.uint8)
+    bits = np.zeros(len(x))
+
+    def measure(probs, positions):
+        p = probs.double()
+        symbols = x[positions]
+        chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
+        bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
+        return symbols
+
+    _run(len(x), cfg, measure, progress)
+    return bits
+
+
+# ---------------------------------------------------------------- the compressor
+_LEN = struct.Struct(">I")
+
+
+def _header(cfg: PrequentialConfig, n: int, fingerprints: list[int]) -> bytes:
+    changed = {k: v for k, v in dataclasses.asdict(cfg).items()
+               if v != getattr(PrequentialConfig, k)}  # only what differs from the defaults
+    meta = zlib.compress(json.dumps({"cfg": changed, "n": n}).encode(), 9)
+    fps = b"".join(_LEN.pack(f) for f in fingerprints)
+    return _LEN.pack(len(meta)) + meta + _LEN.pack(len(fingerprints)) + fps
+
+
+def _parse_header(payload: bytes):
+    try:
+        (m,) = _LEN.unpack_from(payload, 0)
+        meta = json.loads(zlib.decompress(payload[4 : 4 + m]).decode())
+        cfg = PrequentialConfig(**meta["cfg"])
+        n = int(meta["n"])
+        (count,) = _LEN.unpack_from(payload, 4 + m)
+        at = 8 + m
+        if len(payload) < at + 4 * count:
+            raise ValueError("truncated fingerprints")
+        fps = [_LEN.unpack_from(payload, at + 4 * i)[0] for i in range(count)]
+    except (
+        struct.error,
+        zlib.error,
+        UnicodeDecodeError,
+        json.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as e:
+        raise coding.CorruptStreamError(f"bad prequential header: {e}") from e
+    return cfg, n, fps, payload[at + 4 * count :]
+
+
+def compress(
+    data: bytes,
+    cfg: PrequentialConfig | None = None,
+    progress: bool = False,
+    return_code_lengths: bool = False,
+):
+    """The compressed file of ``data`` (a ``lib.coding`` container); optionally with the
+    per-byte ideal code lengths it was coded with: ``(blob, bits)``."""
+    data, cfg = _check_data(data), _check_cfg(cfg)
+    enc = coding.Encoder()
+    x = np.frombuffer(data, dtype=np.uint8)
+    bits = np.zeros(len(x))
+    if cfg.model == "ngram":
+        mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
+        fingerprints = [mix.encode(enc, x, bits, progress)]
+    else:
+
+        def encode(probs, positions):
+            symbols = x[positions]
+            p = probs.double()
+            chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
+            bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
+            enc.encode(symbols, p.numpy())
+            return symbols
+
+        fingerprints, _ = _run(len(x), cfg, encode, progress)
+    blob = coding.wrap(_header(cfg, len(x), fingerprints) + enc.finish(), data, KINDS[cfg.model])
+    return (blob, bits) if return_code_lengths else blob
+
+
+def decompress(blob: bytes, progress: bool = False) -> bytes:
+    """The original bytes of a ``compress``ed blob; ``CorruptStreamError`` if anything is off."""
+    payload, length, crc, kind = coding.unwrap(blob)
+    if kind not in KINDS.values():
+        raise coding.CorruptStreamError(f"not a prequential container (kind {kind!r})")
+    cfg, n, stored, stream = _parse_header(payload)
+    if n != length or KINDS[cfg.model] != kind:
+        raise coding.CorruptStreamError("header and container disagree (corrupt file)")
+    if n == 0:
+        out = b""
+    else:
+        dec = coding.Decoder(stream)
+        if cfg.model == "ngram":
+            mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
+            x, fp = mix.decode(dec, n, progress)
+            if [fp] != stored:
+                raise coding.CorruptStreamError("model probabilities differ from the encoder's")
+        else:
+
+            def decode(probs, positions):
+                return dec.decode(probs.double().numpy()).astype(np.uint8)
+
+            def check(k, fingerprint):
+                if k >= len(stored) or stored[k] != fingerprint:
+                    raise coding.CorruptStreamError(
+                        f"chunk {k}: the model's probabilities differ from the encoder's. Another "
+                        "device, thread count or library version computes different floats, or "
+                        "the file is corrupt."
+                    )
+
+            fps, x = _run(n, cfg, decode, progress, on_chunk=check)
+            if len(fps) != len(stored):
+                raise coding.CorruptStreamError("wrong number of chunks (corrupt file)")
+        dec.finish()
+        out = bytes(x)
+    coding.check_original(out, length, crc)
+    return out
+
+
+# ---------------------------------------------------------------- command line
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.prequential compress|decompress IN OUT`` (a progress bar on stderr)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.prequential", description="Prequential (train-while-coding) compressor."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compress", help="compress IN into OUT")
+    c.add_argument("input")
+    c.add_argument("output")
+    c.add_argument("--model", choices=sorted(KINDS), default="gpt")
+    for name in ("n_layer", "n_embd", "lanes", "train_steps", "seed"):
+        c.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
+    d = sub.add_parser("decompress", help="decompress IN into OUT (checked byte for byte)")
+    d.add_argument("input")
+    d.add_argument("output")
+    args = parser.parse_args(argv)
+    with open(args.input, "rb") as f:
+        data = f.read()
+    try:
+        if args.command == "compress":
+            fields = {f.name for f in dataclasses.fields(PrequentialConfig)}
+            chosen = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+            out = compress(data, PrequentialConfig(**chosen), progress=True)
+        else:
+            out = decompress(data, progress=True)
+    except (ValueError, TypeError) as e:  # CorruptStreamError is a ValueError
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    with open(args.output, "wb") as f:
+        f.write(out)
+    print(f"{args.command}ed {len(data)} -> {len(out)} bytes", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

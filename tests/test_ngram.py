@@ -1,0 +1,73 @@
+"""lib.ngram: adaptive byte models give valid distributions; the Bayesian mixture pays at most
+log2 K bits over the best of its K models."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import coding, ngram
+
+TEXT = b"abracadabra, abracadabra! " * 20
+
+
+def models():
+    return [ngram.KT(0), ngram.KT(2), ngram.Blend(3)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.binary(max_size=200))
+def test_every_model_gives_a_distribution(data):
+    for m in models():
+        for t in range(len(data) + 1):
+            p = m.predict(data[:t])
+            assert p.shape == (256,) and (p > 0).all()
+            assert abs(p.sum() - 1) < 1e-12
+            if t < len(data):
+                m.update(data[:t], data[t])
+
+
+def test_kt_is_the_add_half_rule():
+    m = ngram.KT(1)
+    for t, s in enumerate(b"abab"):
+        m.update(b"abab"[:t], s)
+    p = m.predict(b"a")  # after "a": "b" twice
+    assert p[ord("b")] == pytest.approx((2 + 0.5) / (2 + 128))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.binary(max_size=150))
+def test_mixture_regret_is_at_most_log2_k(data):
+    each, mix = ngram.run(data, models())
+    best = each.sum(axis=1).min()
+    assert mix.sum() <= best + np.log2(len(each)) + 1e-9
+
+
+def test_mixture_tracks_the_best_model():
+    each, mix = ngram.run(TEXT, models())
+    assert mix.sum() <= each.sum(axis=1).min() + np.log2(3) + 1e-9
+    assert mix.sum() < each.sum(axis=1).max()  # much better than the worst
+    assert each[:, -100:].mean() < 2.0  # repetitive text becomes cheap
+
+
+def test_mixture_encode_decode_round_trip():
+    x = np.frombuffer(TEXT, dtype=np.uint8)
+    enc = coding.Encoder()
+    bits = np.zeros(len(x))
+    fp = ngram.Mixture(models()).encode(enc, x, bits)
+    payload = enc.finish()
+    assert 8 * len(payload) <= bits.sum() + 80
+    dec = coding.Decoder(payload)
+    y, fp2 = ngram.Mixture(models()).decode(dec, len(x))
+    dec.finish()
+    assert bytes(y) == TEXT and fp == fp2
+    assert np.array_equal(bits, ngram.code_lengths(TEXT, models()))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="order"):
+        ngram.KT(-1)
+    with pytest.raises(ValueError, match="models"):
+        ngram.Mixture([])
+    with pytest.raises(TypeError):
+        ngram.code_lengths("text", models())

@@ -1,0 +1,158 @@
+"""lib.prequential: the train-while-coding compressor is lossless, deterministic, causal, and
+fails loudly on bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import coding, prequential
+from lib.prequential import PrequentialConfig
+
+TINY = PrequentialConfig(
+    n_layer=1,
+    n_head=2,
+    n_embd=16,
+    lanes=4,
+    lane_length=16,
+    first_lane_length=4,
+    train_steps=2,
+    batch_size=4,
+)
+TEXT = b"The quick brown fox jumps over the lazy dog. " * 12
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.binary(max_size=300))
+def test_round_trip_random_bytes(data):
+    assert prequential.decompress(prequential.compress(data, TINY)) == data
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.text(max_size=200))
+def test_round_trip_text_ngram(s):
+    data = s.encode()
+    cfg = PrequentialConfig(model="ngram", ngram_order=2)
+    assert prequential.decompress(prequential.compress(data, cfg)) == data
+
+
+def test_round_trip_text_and_code_length():
+    blob, bits = prequential.compress(TEXT, TINY, return_code_lengths=True)
+    assert prequential.decompress(blob) == TEXT
+    # the coded stream costs the ideal code length plus a few bytes; the header is small
+    payload, *_ = coding.unwrap(blob)
+    stream = prequential._parse_header(payload)[-1]
+    assert 8 * len(stream) <= bits.sum() + 8 * 10
+    assert len(blob) - len(stream) < 200  # container, settings, one fingerprint per chunk
+    assert bits.sum() < 8 * len(TEXT)  # it learned something: better than raw bytes
+
+
+@pytest.mark.parametrize("model", ["gpt", "ngram"])
+def test_empty_input(model):
+    cfg = TINY if model == "gpt" else PrequentialConfig(model="ngram")
+    blob = prequential.compress(b"", cfg)
+    assert prequential.decompress(blob) == b""
+    assert len(prequential.code_lengths(b"", cfg)) == 0
+
+
+def test_deterministic():
+    assert prequential.compress(TEXT, TINY) == prequential.compress(TEXT, TINY)
+    other = PrequentialConfig(**{**TINY.__dict__, "seed": 1})
+    assert prequential.compress(TEXT, other) != prequential.compress(TEXT, TINY)
+
+
+def test_code_lengths_match_compress():
+    blob, bits = prequential.compress(TEXT, TINY, return_code_lengths=True)
+    assert np.array_equal(bits, prequential.code_lengths(TEXT, TINY))
+
+
+@pytest.mark.parametrize("cut", [1, 37, 64, 100, 320])
+def test_code_lengths_are_causal(cut):
+    whole = prequential.code_lengths(TEXT, TINY)
+    assert np.array_equal(whole[:cut], prequential.code_lengths(TEXT[:cut], TINY))
+
+
+def test_ngram_code_lengths_are_causal():
+    cfg = PrequentialConfig(model="ngram", ngram_order=3)
+    whole = prequential.code_lengths(TEXT, cfg)
+    assert np.array_equal(whole[:123], prequential.code_lengths(TEXT[:123], cfg))
+
+
+def test_incremental_step_matches_the_full_forward():
+    learner = prequential.Learner(TINY)
+    x = torch.randint(0, 256, (3, TINY.lane_length))
+    inputs = torch.cat([torch.full((3, 1), prequential.BOS), x[:, :-1]], dim=1)
+    full = torch.softmax(learner.model(inputs)[..., :256], dim=-1)
+    learner.start_lanes(3)
+    for t in range(TINY.lane_length):
+        step = learner.step(inputs[:, t])
+        torch.testing.assert_close(step, full[:, t], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("model", ["gpt", "ngram"])
+def test_corrupt_and_truncated_blobs_raise(model):
+    cfg = TINY if model == "gpt" else PrequentialConfig(model="ngram")
+    blob = prequential.compress(TEXT, cfg)
+    for bad in (blob[:10], blob[:-1], blob[: len(blob) // 2], blob + b"\0", b"", b"junk" * 9):
+        with pytest.raises(coding.CorruptStreamError):
+            prequential.decompress(bad)
+    rng = np.random.default_rng(0)
+    for _ in range(6):  # flip one byte anywhere after the container header
+        b = bytearray(blob)
+        i = int(rng.integers(21, len(b)))
+        b[i] ^= 1 + int(rng.integers(255))
+        with pytest.raises(coding.CorruptStreamError):
+            prequential.decompress(bytes(b))
+
+
+def test_probability_fingerprint_catches_a_different_model():
+    # a decoder that computes other floats (here: another seed in the header) fails loudly
+    blob = prequential.compress(TEXT, TINY)
+    payload, n, crc, kind = coding.unwrap(blob)
+    cfg, n, fps, stream = prequential._parse_header(payload)
+    other = PrequentialConfig(**{**cfg.__dict__, "seed": 7})
+    forged = coding.wrap(prequential._header(other, n, fps) + stream, TEXT, kind)
+    with pytest.raises(coding.CorruptStreamError, match="differ|stream"):
+        prequential.decompress(forged)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError):
+        prequential.compress("text", TINY)
+    with pytest.raises(ValueError, match="model"):
+        PrequentialConfig(model="lstm")
+    with pytest.raises(ValueError, match="lanes"):
+        PrequentialConfig(lanes=0)
+    with pytest.raises(ValueError, match="cfg"):
+        prequential.code_lengths(b"abc", cfg={"lanes": 2})
+
+
+def test_command_line_round_trip(tmp_path):
+    src, packed, out = tmp_path / "in.txt", tmp_path / "in.pq", tmp_path / "out.txt"
+    src.write_bytes(TEXT[:200])
+    run = [sys.executable, "-m", "lib.prequential"]
+    subprocess.run(
+        [
+            *run,
+            "compress",
+            "--n-layer",
+            "1",
+            "--n-embd",
+            "16",
+            "--lanes",
+            "4",
+            str(src),
+            str(packed),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([*run, "decompress", str(packed), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == src.read_bytes()
+    packed.write_bytes(packed.read_bytes()[:-3])
+    bad = subprocess.run([*run, "decompress", str(packed), str(out)], capture_output=True)
+    assert bad.returncode == 1 and b"error" in bad.stderr
