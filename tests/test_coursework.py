@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+import shutil
 
 import pytest
 
@@ -78,9 +79,12 @@ CELLS = [
 ]
 
 
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+
 def synthetic(cells=None):
-    return {"cells": copy.deepcopy(cells or CELLS), "metadata": {}, "nbformat": 4,
-            "nbformat_minor": 5}  # fmt: skip
+    return {"cells": copy.deepcopy(cells or CELLS), "metadata": copy.deepcopy(KERNEL),
+            "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
 
 
 def chapter(nb=None):
@@ -211,6 +215,32 @@ def test_edition_leaves_out_a_chapter_that_breaks_the_convention(tmp_path):
     assert (tmp_path / "out/chapters/07_synthetic.ipynb").exists()
     assert not (tmp_path / "out/chapters/08_broken.ipynb").exists()
     assert problems and all(p.startswith("08_broken") for p in problems)
+
+
+def test_the_student_website_shows_exercises_and_checks_but_no_solution(tmp_path):
+    """Build (strictly, as `make book` does) a small book whose one chapter is synthetic."""
+    root = tmp_path / "book"
+    (root / "chapters").mkdir(parents=True)
+    shutil.copy(notebooks.ROOT / "_config.yml", root)
+    for bib in notebooks.ROOT.glob("**/*.bib"):
+        if ".venv" not in bib.parts and "_build" not in bib.parts:
+            target = root / bib.relative_to(notebooks.ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(bib, target)
+    toc = "format: jb-book\nroot: chapters/intro\nchapters:\n"
+    (root / "_toc.yml").write_text(toc + "  - file: chapters/07_synthetic\n"
+                                   "  - file: chapters/instructors\n")  # fmt: skip
+    (root / "chapters/intro.md").write_text("# Intro\n")
+    (root / "chapters/instructors.md").write_text("# For instructors\n")
+    (root / "chapters/07_synthetic.ipynb").write_text(json.dumps(synthetic()))
+    html = student.build_website(tmp_path / "site", root)
+    page = (html / "chapters/07_synthetic.html").read_text()
+    assert "ch7-ex-size" in page and "Compute the empirical entropy" in page
+    assert 'sample_size</span><span class="p">(</span><span class="mf">0.1' in page
+    assert "SECRET" not in page and "secret" not in page and "26492" not in page
+    assert "Solution" not in page
+    assert not (html / "chapters/instructors.html").exists()
+    assert "student edition" in (html / "index.html").read_text() + page
 
 
 # --- grading -------------------------------------------------------------------------------------

@@ -374,8 +374,8 @@ COPY_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
-def website_source(out: Path) -> Path:
-    """A copy of the book in ``out/source`` whose chapters are the student notebooks.
+def website_source(out: Path, root: Path = ROOT) -> Path:
+    """A copy of the book (``root``) in ``out/source`` whose chapters are the student notebooks.
 
     sphinx-exercise's own ``hide_solutions: True`` cannot do this: with gated solutions
     (sphinx-exercise 1.2.1) it drops the solution-start node but leaves the gate's content and
@@ -389,16 +389,21 @@ def website_source(out: Path) -> Path:
     src = out / "source"
     if src.exists():
         shutil.rmtree(src)
-    shutil.copytree(ROOT, src, ignore=COPY_IGNORE)
-    for path in (src / "chapters").glob("[0-9][0-9]_*.ipynb"):
-        path.unlink()
-    problems = write_edition(src)
-    for path in (src / "chapters").glob("[0-9][0-9]_*.ipynb"):
-        nb = json.loads(path.read_text())
+    shutil.copytree(root, src, ignore=COPY_IGNORE)
+    problems = []
+    for path in sorted((src / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        chapter = read_chapter(path)
+        path.unlink()  # a chapter that breaks the convention could leak: it is left out
+        problems += chapter.problems
+        if chapter.problems:
+            continue
+        nb = student_notebook(chapter)
         for cell in nb["cells"]:
             if role(cell).get("role") in ("answer", "check"):
                 cell["metadata"].setdefault("tags", []).append("skip-execution")
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    if problems:
+        raise SystemExit("chapters break the exercise convention:\n" + "\n".join(problems))
     config = yaml.safe_load((src / "_config.yml").read_text())
     config["title"] = f"{config.get('title', '')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
@@ -408,13 +413,12 @@ def website_source(out: Path) -> Path:
     toc = src / "_toc.yml"
     toc.write_text(re.sub(r"(?m)^\s*- file: chapters/instructors\s*\n", "", toc.read_text()))
     (src / "chapters" / "instructors.md").unlink(missing_ok=True)
-    if problems:
-        raise SystemExit("chapters break the exercise convention:\n" + "\n".join(problems))
     return src
 
 
-def build_website(out: Path) -> Path:
-    src = website_source(out)
+def build_website(out: Path, root: Path = ROOT) -> Path:
+    """Build the student website into ``out/_build/html``, strictly, as `make book` builds."""
+    src = website_source(out, root)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output", str(out)]
     subprocess.run([*cmd, "-W", "-n", "--keep-going"], check=True)
