@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -379,11 +380,9 @@ def test_the_student_edition_of_every_chapter_leaks_no_solution(path):
             ast.parse(student._python(student.source(cell)))
 
 
-# --- grading the real chapters (slow: COURSEWORK_FULL=1) ----------------------------------------
+# --- grading the real chapters (slow: COURSEWORK_FULL=1, or =blank for the blank editions only) --
 
-full = pytest.mark.skipif(
-    not os.environ.get("COURSEWORK_FULL"), reason="executes whole chapters: COURSEWORK_FULL=1"
-)
+FULL = os.environ.get("COURSEWORK_FULL", "")
 _reports: dict = {}
 
 
@@ -401,7 +400,7 @@ def _graded(path, edition, tmp_path_factory):
     return _reports[key]
 
 
-@full
+@pytest.mark.skipif(FULL in ("", "0", "blank"), reason="executes whole chapters: COURSEWORK_FULL=1")
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_chapter_solution_scores_full_marks(path, tmp_path_factory):
     report = _graded(path, "solution", tmp_path_factory)
@@ -409,11 +408,28 @@ def test_every_chapter_solution_scores_full_marks(path, tmp_path_factory):
     assert report["max"] > 0 and report["score"] == report["max"], student.table(report)
 
 
-@full
+@pytest.mark.skipif(FULL in ("", "0"), reason="executes whole chapters: COURSEWORK_FULL=1")
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_chapter_blank_edition_scores_zero(path, tmp_path_factory):
     report = _graded(path, "student", tmp_path_factory)
     assert report["grader_error"] is None
     assert all(r["score"] == 0 for r in report["exercises"] if r["kind"] == "code"), student.table(
         report
+    )
+
+
+STUDENT = notebooks.ROOT / "student" / "chapters"
+_tracked = subprocess.run(["git", "ls-files", str(STUDENT)], cwd=notebooks.ROOT,
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+
+@pytest.mark.skipif(not _tracked, reason="no student edition committed")
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_committed_student_edition_is_up_to_date(path):
+    """If the student notebooks are committed (for their Colab links), they match the chapters."""
+    committed = STUDENT / path.name
+    assert committed.exists(), f"run `make student`: {committed} is missing"
+    expected = student.student_notebook(student.read_chapter(path))
+    assert json.loads(committed.read_text()) == expected, (
+        f"run `make student`: {committed} is stale"
     )
