@@ -208,6 +208,18 @@ def test_student_edition_removes_every_solution_and_keeps_the_rest():
     assert nb["metadata"]["coursework"]["chapter"] == "07_synthetic"
 
 
+def test_references_to_what_only_a_solution_defines_are_found():
+    assert student.dangling(chapter()) == []
+    cells = copy.deepcopy(CELLS)
+    cells[15] = md("(ch7-secret-eq)=\nSECRET-PROSE-2.")
+    cells[16] = code("from myst_nb import glue\nglue('ch7-secret', 1, display=False)")
+    cells.append(
+        md("See {ref}`ch7-secret-eq` and {glue:text}`ch7-secret:.2f`, {ref}`ch7-ex-size`.")
+    )
+    found = student.dangling(chapter(synthetic(cells)))
+    assert len(found) == 2 and "'ch7-secret'" in found[0] and "'ch7-secret-eq'" in found[1]
+
+
 def test_edition_leaves_out_a_chapter_that_breaks_the_convention(tmp_path):
     good, bad = tmp_path / "07_synthetic.ipynb", tmp_path / "08_broken.ipynb"
     good.write_text(json.dumps(synthetic()))
@@ -343,7 +355,7 @@ CHAPTERS = notebooks.chapter_paths()
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_chapter_keeps_the_exercise_convention(path):
-    assert student.read_chapter(path).problems == []
+    assert student.chapter_problems(student.read_chapter(path)) == []
 
 
 def _solution_prose(nb):

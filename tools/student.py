@@ -349,14 +349,44 @@ def student_notebook(chapter: Chapter) -> dict:
     return nb
 
 
+LABEL = re.compile(r"^\s*:label:\s*(\S+)|^\s*\(([\w-]+)\)=\s*$", re.M)
+REFERENCE = re.compile(r"\{(?:ref|numref|eq|prf:ref|doc|glue|glue:\w+)\}`(?:[^`<]*<)?([^`>:]+)")
+GLUED = re.compile(r"glue\(\s*[\"']([^\"']+)")
+
+
+def dangling(chapter: Chapter, student: dict | None = None) -> list[str]:
+    """Labels and glue keys that only a solution defines but the student edition still uses:
+    the student website's strict build would fail on them."""
+
+    def defined(nb: dict) -> set[str]:
+        names = set()
+        for cell in nb["cells"]:
+            text = source(cell)
+            pattern = GLUED if cell["cell_type"] == "code" else LABEL
+            for m in pattern.finditer(text):
+                names.update(g for g in m.groups() if g)
+        return names
+
+    student = student if student is not None else student_notebook(chapter)
+    gone = defined(chapter.nb) - defined(student)
+    used = {m.group(1).strip() for c in student["cells"] for m in REFERENCE.finditer(source(c))}
+    return [f"{chapter.name}: the student edition uses {n!r}, defined only in a solution"
+            for n in sorted(used & gone)]  # fmt: skip
+
+
+def chapter_problems(chapter: Chapter) -> list[str]:
+    """Breaks of the convention, then (for a chapter that keeps it) dangling references."""
+    return chapter.problems or dangling(chapter)
+
+
 def write_edition(out: Path, paths: list[Path] | None = None) -> list[str]:
     """Write the student notebooks to ``out/chapters``; return the problems of chapters left out."""
     (out / "chapters").mkdir(parents=True, exist_ok=True)
     problems = []
     for path in paths if paths is not None else chapter_paths():
         chapter = read_chapter(path)
-        if chapter.problems:  # a broken convention could leak a solution: leave the chapter out
-            problems += chapter.problems
+        if chapter_problems(chapter):  # a broken convention could leak a solution: leave it out
+            problems += chapter_problems(chapter)
             continue
         target = out / "chapters" / path.name
         target.write_text(
@@ -394,8 +424,8 @@ def website_source(out: Path, root: Path = ROOT) -> Path:
     for path in sorted((src / "chapters").glob("[0-9][0-9]_*.ipynb")):
         chapter = read_chapter(path)
         path.unlink()  # a chapter that breaks the convention could leak: it is left out
-        problems += chapter.problems
-        if chapter.problems:
+        problems += chapter_problems(chapter)
+        if chapter_problems(chapter):
             continue
         nb = student_notebook(chapter)
         for cell in nb["cells"]:
@@ -650,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "check":
-        problems = [p for path in chapter_paths() for p in read_chapter(path).problems]
+        problems = [p for path in chapter_paths() for p in chapter_problems(read_chapter(path))]
         print(
             "\n".join(problems) or f"{len(chapter_paths())} chapters keep the exercise convention"
         )
