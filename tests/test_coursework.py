@@ -67,7 +67,7 @@ CELLS = [
     code(
         "from collections import Counter\n\n# BEGIN SOLUTION\nsecret_counts = Counter(data)\n"
         "h = -sum(c / len(data) * math.log2(c / len(data)) for c in secret_counts.values())\n"
-        "# END SOLUTION\nprint(h)",
+        "# END SOLUTION",
         "answer",
     ),
     md(END),
@@ -199,7 +199,7 @@ def test_student_edition_removes_every_solution_and_keeps_the_rest():
     assert [student.role(c)["exercise"] for c in answers] == ["ch7-ex-size", "ch7-ex-entropy"]
     assert "def sample_size(eps, delta):" in student.source(answers[0])  # signature kept
     assert "raise NotImplementedError" in student.source(answers[0])
-    assert "\n...\nprint(h)" in student.source(answers[1])
+    assert student.source(answers[1]).endswith("# YOUR CODE HERE\n...")
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             ast.parse(student._python(student.source(cell)))
@@ -321,6 +321,7 @@ def test_the_blank_student_edition_scores_zero_without_breaking_the_grader(grade
     report = graded[1]["blank"]
     assert scores(report) == {"ch7-ex-size": (0, 2), "ch7-ex-entropy": (0, 2)}
     assert report["grader_error"] is None
+    assert report["errors_in_submission"] == []  # only the checks fail: "Run all" gets to them
     errors = [c["error"] for r in report["exercises"] for c in r["checks"]]
     assert any(e.startswith("NotImplementedError") for e in errors)
     assert any(e.startswith("NameError") for e in errors)  # `h` was never defined
@@ -425,6 +426,8 @@ def test_every_chapter_solution_scores_full_marks(path, tmp_path_factory):
 def test_every_chapter_blank_edition_scores_zero(path, tmp_path_factory):
     report = _graded(path, "student", tmp_path_factory)
     assert report["grader_error"] is None
+    # no cell but the checks fails: nothing outside a solution needs what a solution defined
+    assert report["errors_in_submission"] == [], student.table(report)
     assert all(r["score"] == 0 for r in report["exercises"] if r["kind"] == "code"), student.table(
         report
     )
