@@ -125,7 +125,7 @@ BREAKS = {
     "has no solution": lambda c: c.__setitem__(
         4, md(gate("ch7-ex-bound", "Q.", start=False) + gate("ch7-ex-size", "Q."))
     ),
-    "needs a check cell and a hidden-check cell": _replace(8),
+    "needs a check and a hidden-check cell": _replace(8),
     "without # END SOLUTION": lambda c: c[5].__setitem__(
         "source", c[5]["source"].replace("    # END SOLUTION", "")
     ),
@@ -133,6 +133,7 @@ BREAKS = {
         "tags", ["check", "hidden-check"]
     ),
     "answer cell outside a solution gate": lambda c: c.insert(2, code("x = 1", "answer")),
+    "# BEGIN SOLUTION in a cell not tagged answer": lambda c: c[5]["metadata"].clear(),
     "does not start with 'ch7-ex-'": lambda c: c.__setitem__(14, md(gate("ch8-ex-proof", "Q."))),
     "is never closed": lambda c: c.__setitem__(17, md("The end.")),
     "needs >= 4 with >= 2 coding": lambda c: c.__delitem__(slice(14, 17)),

@@ -135,104 +135,119 @@ def chapter_number(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+class _Reader:
+    """Walks a chapter's cells in order, collecting exercises and breaks of the convention."""
+
+    def __init__(self, name: str):
+        self.name, self.number = name, chapter_number(name)
+        self.found: dict[str, Exercise] = {}
+        self.problems: list[str] = []
+        self.exercise = self.solution = None  # the label of the open exercise / solution gate
+        self.last: Exercise | None = None  # the exercise whose check cells may follow
+
+    def problem(self, i: int, msg: str) -> None:
+        self.problems.append(f"{self.name}: cell {i}: {msg}")
+
+    def directive(self, i: int, d: Directive) -> None:
+        is_open = self.exercise or self.solution
+        if d.name in ("exercise", "solution"):
+            self.problem(i, f"{{{d.name}}} is not gated: use the {d.name}-start/-end form")
+        elif d.name == "exercise-start":
+            label = d.options.get("label")
+            if is_open:
+                self.problem(i, f"exercise-start inside {is_open}")
+            if not label:
+                return self.problem(i, "exercise-start without :label:")
+            n = self.number
+            if n is not None and not label.startswith((f"ch{n}-ex-", f"ch{n:02d}-ex-")):
+                self.problem(i, f"label {label!r} does not start with 'ch{n}-ex-'")
+            if label in self.found:
+                self.problem(i, f"label {label!r} used twice")
+            self.found[label], self.exercise = Exercise(label), label
+        elif d.name == "exercise-end":
+            if not self.exercise:
+                self.problem(i, "exercise-end without exercise-start")
+            self.exercise = None
+        elif d.name == "solution-start":
+            if is_open:
+                self.problem(i, f"solution-start inside {is_open}")
+            if d.arg not in self.found:
+                self.problem(i, f"solution-start names no exercise above it: {d.arg!r}")
+            elif self.found[d.arg].solved:
+                self.problem(i, f"second solution to {d.arg}")
+            else:
+                self.found[d.arg].solved = True
+            if "dropdown" not in d.options.get("class", "").split():
+                self.problem(i, f"solution to {d.arg} lacks ':class: dropdown'")
+            self.solution = d.arg
+        elif d.name == "solution-end":
+            if not self.solution:
+                self.problem(i, "solution-end without solution-start")
+            self.last = self.found.get(self.solution, self.last) if self.solution else self.last
+            self.solution = None
+
+    def code(self, i: int, cell: dict) -> None:
+        t, text = tags(cell), source(cell)
+        if "answer" in t:
+            ex = self.found.get(self.solution) if self.solution else None
+            if ex is None:
+                self.problem(i, "answer cell outside a solution gate")
+            elif ex.answer is not None:
+                self.problem(i, f"second answer cell for {ex.label}")
+            else:
+                ex.answer = i
+            for p in marker_problems(text):
+                self.problem(i, p)
+        elif any(BEGIN.match(line) for line in text.splitlines()):
+            self.problem(i, "# BEGIN SOLUTION in a cell not tagged answer")
+        if not t & {"check", "hidden-check"}:
+            return
+        hidden = "hidden-check" in t
+        if hidden and not {"check", "remove-cell"} <= t:
+            self.problem(i, "hidden-check cell must also be tagged check and remove-cell")
+        if self.solution:
+            self.problem(i, f"check cell inside the solution gate of {self.solution}")
+        elif self.last is None:  # visible asserts before the exercises are the chapter's own
+            if hidden:
+                self.problem(i, "hidden-check cell before any exercise")
+        else:
+            (self.last.hidden if hidden else self.last.checks).append(i)
+
+    def finish(self) -> list[Exercise]:
+        if self.exercise or self.solution:
+            self.problems.append(f"{self.name}: {self.exercise or self.solution} is never closed")
+        exercises = list(self.found.values())
+        for ex in exercises:
+            if not ex.solved:
+                self.problems.append(f"{self.name}: {ex.label} has no solution")
+            if ex.answer is not None and not (ex.checks and ex.hidden):
+                self.problems.append(
+                    f"{self.name}: {ex.label} needs a check and a hidden-check cell"
+                )
+            if ex.answer is None and (ex.checks or ex.hidden):
+                self.problems.append(f"{self.name}: {ex.label} has check cells but no answer cell")
+        coding = sum(e.kind == "code" for e in exercises)
+        if len(exercises) < MIN_EXERCISES or coding < MIN_CODING:
+            self.problems.append(
+                f"{self.name}: {len(exercises)} exercises ({coding} coding); "
+                f"needs >= {MIN_EXERCISES} with >= {MIN_CODING} coding"
+            )
+        return exercises
+
+
 def read_chapter(path: Path | str, nb: dict | None = None) -> Chapter:
     """Parse a chapter notebook and check the exercise convention on it."""
     path = Path(path)
     nb = nb if nb is not None else json.loads(path.read_text())
-    name, number = path.stem, chapter_number(path.stem)
-    found: dict[str, Exercise] = {}
-    problems: list[str] = []
-    open_exercise = open_solution = None
-    last: Exercise | None = None  # the exercise whose checks may follow
-
-    def problem(i: int, msg: str) -> None:
-        problems.append(f"{name}: cell {i}: {msg}")
-
+    reader = _Reader(path.stem)
     for i, cell in enumerate(nb["cells"]):
-        text = source(cell)
         if cell["cell_type"] == "markdown":
-            for d in directives(text):
-                if d.name in ("exercise", "solution"):
-                    problem(
-                        i, f"{{{d.name}}} is not gated: use {{{d.name}-start}}/{{{d.name}-end}}"
-                    )
-                elif d.name == "exercise-start":
-                    label = d.options.get("label")
-                    if open_exercise or open_solution:
-                        problem(i, f"exercise-start inside {open_exercise or open_solution}")
-                    if not label:
-                        problem(i, "exercise-start without :label:")
-                        continue
-                    prefixes = (
-                        (f"ch{number}-ex-", f"ch{number:02d}-ex-") if number is not None else ()
-                    )
-                    if prefixes and not label.startswith(prefixes):
-                        problem(i, f"label {label!r} does not start with 'ch{number}-ex-'")
-                    if label in found:
-                        problem(i, f"label {label!r} used twice")
-                    found[label] = Exercise(label)
-                    open_exercise = label
-                elif d.name == "exercise-end":
-                    if not open_exercise:
-                        problem(i, "exercise-end without exercise-start")
-                    open_exercise = None
-                elif d.name == "solution-start":
-                    if open_exercise or open_solution:
-                        problem(i, f"solution-start inside {open_exercise or open_solution}")
-                    if d.arg not in found:
-                        problem(i, f"solution-start names no exercise above it: {d.arg!r}")
-                    elif found[d.arg].solved:
-                        problem(i, f"second solution to {d.arg}")
-                    else:
-                        found[d.arg].solved = True
-                    if "dropdown" not in d.options.get("class", "").split():
-                        problem(i, f"solution to {d.arg} lacks ':class: dropdown'")
-                    open_solution = d.arg
-                elif d.name == "solution-end":
-                    if not open_solution:
-                        problem(i, "solution-end without solution-start")
-                    last = found.get(open_solution) if open_solution else last
-                    open_solution = None
+            for d in directives(source(cell)):
+                reader.directive(i, d)
         elif cell["cell_type"] == "code":
-            t = tags(cell)
-            if "answer" in t:
-                ex = found.get(open_solution) if open_solution else None
-                if ex is None:
-                    problem(i, "answer cell outside a solution gate")
-                elif ex.answer is not None:
-                    problem(i, f"second answer cell for {ex.label}")
-                else:
-                    ex.answer = i
-                problems.extend(f"{name}: cell {i}: {p}" for p in marker_problems(text))
-            if t & {"check", "hidden-check"}:
-                hidden = "hidden-check" in t
-                if open_solution:
-                    problem(i, f"check cell inside the solution gate of {open_solution}")
-                elif last is None:
-                    if hidden:  # visible asserts before the exercises are ordinary checks
-                        problem(i, "hidden-check cell before any exercise")
-                    continue
-                if hidden and not {"check", "remove-cell"} <= t:
-                    problem(i, "hidden-check cell must also be tagged check and remove-cell")
-                if last is not None and not open_solution:
-                    (last.hidden if hidden else last.checks).append(i)
-    if open_exercise or open_solution:
-        problems.append(f"{name}: {open_exercise or open_solution} is never closed")
-    exercises = list(found.values())
-    for ex in exercises:
-        if not ex.solved:
-            problems.append(f"{name}: {ex.label} has no solution")
-        if ex.answer is not None and not (ex.checks and ex.hidden):
-            problems.append(f"{name}: {ex.label} needs a check cell and a hidden-check cell")
-        if ex.answer is None and (ex.checks or ex.hidden):
-            problems.append(f"{name}: {ex.label} has check cells but no answer cell")
-    coding = sum(e.kind == "code" for e in exercises)
-    if len(exercises) < MIN_EXERCISES or coding < MIN_CODING:
-        problems.append(
-            f"{name}: {len(exercises)} exercises ({coding} coding); "
-            f"needs >= {MIN_EXERCISES} with >= {MIN_CODING} coding"
-        )
-    return Chapter(name, nb, exercises, problems)
+            reader.code(i, cell)
+    exercises = reader.finish()
+    return Chapter(path.stem, nb, exercises, reader.problems)
 
 
 # --- the student edition ----------------------------------------------------------------------
