@@ -349,8 +349,8 @@ def student_notebook(chapter: Chapter) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
             t = tags(cell)
-            if in_solution and "answer" not in t or "hidden-check" in t:
-                continue
+            if (in_solution and "answer" not in t) or "hidden-check" in t:
+                continue  # solution code and hidden checks
             if i in label_of:
                 label, what = label_of[i]
                 cell["metadata"]["coursework"] = {"exercise": label, "role": what}
