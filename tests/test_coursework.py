@@ -247,14 +247,38 @@ def test_the_student_website_shows_exercises_and_checks_but_no_solution(tmp_path
     (root / "chapters/intro.md").write_text("# Intro\n")
     (root / "chapters/instructors.md").write_text("# For instructors\n")
     (root / "chapters/07_synthetic.ipynb").write_text(json.dumps(synthetic()))
-    html = student.build_website(tmp_path / "site", root)
+    # a book build's executed copy, whose output the student website reuses instead of running
+    ran = synthetic()
+    ran["cells"][3]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "REUSED-42"}]
+    (tmp_path / "build/jupyter_execute/chapters").mkdir(parents=True)
+    (tmp_path / "build/jupyter_execute/chapters/07_synthetic.ipynb").write_text(json.dumps(ran))
+    html = student.build_website(tmp_path / "site", root, executed=tmp_path / "build")
     page = (html / "chapters/07_synthetic.html").read_text()
     assert "ch7-ex-size" in page and "Compute the empirical entropy" in page
     assert 'sample_size</span><span class="p">(</span><span class="mf">0.1' in page
     assert "SECRET" not in page and "secret" not in page and "26492" not in page
-    assert "Solution" not in page
+    assert "Solution" not in page and "REUSED-42" in page
     assert not (html / "chapters/instructors.html").exists()
     assert "student edition" in (html / "index.html").read_text() + page
+
+
+def test_outputs_are_reused_only_from_a_run_of_the_current_solution():
+    ch = chapter()
+    ran = synthetic()
+    for cell in ran["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": cell["source"]}]
+    nb = student.student_notebook(ch)
+    assert student.reuse_outputs(nb, ch.nb, ran)
+    assert nb["metadata"]["mystnb"] == {"execution_mode": "off"}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            has_role = bool(student.role(cell))
+            assert bool(cell["outputs"]) != has_role  # answers and checks get no output
+            assert has_role or cell["outputs"][0]["text"] == student.source(cell)
+    ran["cells"][1]["source"] = "data = [4, 4]"  # a run of an older version of the chapter
+    nb = student.student_notebook(ch)
+    assert not student.reuse_outputs(nb, ch.nb, ran) and "mystnb" not in nb["metadata"]
 
 
 # --- grading -------------------------------------------------------------------------------------

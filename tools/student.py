@@ -3,7 +3,7 @@
     python -m tools.student check             # every chapter keeps the exercise convention
     python -m tools.student edition [OUT]     # student notebooks in OUT/chapters (OUT: student)
     python -m tools.student website [OUT]     # the book built from them, without solutions
-                                              #   (OUT: _build/student; html in OUT/_build/html)
+        [--reuse _build]                      #   (OUT: _build/student; html in OUT/_build/html)
     python -m tools.student grade SUBMISSION_OR_DIR... [--chapter NN|PATH] [--out DIR]
 
 The convention (tools/chapter_template.md, BOOK.md). Every exercise is a gated sphinx-exercise
@@ -419,7 +419,33 @@ COPY_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
-def website_source(out: Path, root: Path = ROOT) -> Path:
+def reuse_outputs(nb: dict, solution: dict, executed: dict) -> bool:
+    """Give the student notebook ``nb`` the outputs of ``executed``, the solution notebook as a
+    book build executed it (``_build/jupyter_execute/chapters/NN_name.ipynb``), and tell myst-nb
+    not to execute it again. Only if that run is of the current solution (same code cells, same
+    order); otherwise leave ``nb`` alone and return False. Answer and check cells get no output."""
+
+    def code(cells: list[dict]) -> list[str]:
+        return [source(c) for c in cells if c["cell_type"] == "code"]
+
+    if code(executed["cells"]) != code(solution["cells"]):
+        return False
+    ran = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    k = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code" or role(cell).get("role") in ("answer", "check"):
+            continue
+        while k < len(ran) and source(ran[k]) != source(cell):
+            k += 1  # cells the student edition dropped (solution code, hidden checks)
+        if k == len(ran):
+            return False
+        cell["outputs"], cell["execution_count"] = ran[k]["outputs"], ran[k]["execution_count"]
+        k += 1
+    nb["metadata"].setdefault("mystnb", {})["execution_mode"] = "off"
+    return True
+
+
+def website_source(out: Path, root: Path = ROOT, executed: Path | None = None) -> Path:
     """A copy of the book (``root``) in ``out/source`` whose chapters are the student notebooks.
 
     sphinx-exercise's own ``hide_solutions: True`` cannot do this: with gated solutions
@@ -427,7 +453,8 @@ def website_source(out: Path, root: Path = ROOT) -> Path:
     the solution-end node, and the HTML build fails ("unknown node type: solution_end_node").
     So the solutions are removed from the notebooks themselves; ``hide_solutions`` is set too,
     for any ungated solution. In the copy, answer and check cells are tagged ``skip-execution``:
-    stubs fail their checks, and the book's build allows no errors.
+    stubs fail their checks, and the book's build allows no errors. ``executed``: the folder of a
+    book build (``_build``) whose outputs are reused where they are current (`reuse_outputs`).
     """
     import yaml
 
@@ -446,6 +473,9 @@ def website_source(out: Path, root: Path = ROOT) -> Path:
         for cell in nb["cells"]:
             if role(cell).get("role") in ("answer", "check"):
                 cell["metadata"].setdefault("tags", []).append("skip-execution")
+        ran = executed / "jupyter_execute" / "chapters" / path.name if executed else None
+        if ran and ran.exists() and reuse_outputs(nb, chapter.nb, json.loads(ran.read_text())):
+            print(f"{path.stem}: outputs reused from {ran}")
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     if problems:
         raise SystemExit("chapters break the exercise convention:\n" + "\n".join(problems))
@@ -461,9 +491,9 @@ def website_source(out: Path, root: Path = ROOT) -> Path:
     return src
 
 
-def build_website(out: Path, root: Path = ROOT) -> Path:
+def build_website(out: Path, root: Path = ROOT, executed: Path | None = None) -> Path:
     """Build the student website into ``out/_build/html``, strictly, as `make book` builds."""
-    src = website_source(out, root)
+    src = website_source(out, root, executed)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output", str(out)]
     subprocess.run([*cmd, "-W", "-n", "--keep-going"], check=True)
@@ -686,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", nargs="?", default="student", type=Path)
     p = sub.add_parser("website", help="build the book without solutions")
     p.add_argument("out", nargs="?", default=ROOT / "_build" / "student", type=Path)
+    p.add_argument("--reuse", type=Path, metavar="BUILD", help="reuse the outputs of a book build "
+                   "(e.g. _build) where they are current, instead of executing again")  # fmt: skip
     p = sub.add_parser("grade", help="grade submitted notebooks")
     p.add_argument("paths", nargs="+", help="notebooks, or folders of notebooks")
     p.add_argument("--chapter", help="chapter number (01) or solution notebook path")
@@ -705,7 +737,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(problems))
         return 1 if problems else 0
     if args.command == "website":
-        print(f"student website: {build_website(args.out.resolve())}/index.html")
+        html = build_website(args.out.resolve(), executed=args.reuse and args.reuse.resolve())
+        print(f"student website: {html}/index.html")
         return 0
     rows, broken = [], 0
     for path in submissions(args.paths):
