@@ -4,7 +4,7 @@ Fast tests run a tiny synthetic chapter made here; they prove the machinery (che
 grading pass and fail) in seconds. The chapters' own tests (every chapter keeps the convention,
 its student edition leaks no solution) read notebooks without running them. Grading the real
 chapters executes each twice (solution and blank student edition): set COURSEWORK_FULL=1
-(`make test-coursework`) to run those.
+(`make test-coursework`; COURSEWORK_FULL=blank for the blank editions only) to run those.
 """
 
 import ast
@@ -440,7 +440,7 @@ def _graded(path, edition, tmp_path_factory):
 
 @pytest.mark.skipif(FULL in ("", "0", "blank"), reason="executes whole chapters: COURSEWORK_FULL=1")
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_every_chapter_solution_scores_full_marks(path, tmp_path_factory):
+def test_grading_every_chapter_solution_gives_full_marks(path, tmp_path_factory):
     report = _graded(path, "solution", tmp_path_factory)
     assert report["grader_error"] is None
     assert report["max"] > 0 and report["score"] == report["max"], student.table(report)
@@ -448,7 +448,7 @@ def test_every_chapter_solution_scores_full_marks(path, tmp_path_factory):
 
 @pytest.mark.skipif(FULL in ("", "0"), reason="executes whole chapters: COURSEWORK_FULL=1")
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_every_chapter_blank_edition_scores_zero(path, tmp_path_factory):
+def test_grading_every_chapter_blank_edition_gives_zero(path, tmp_path_factory):
     report = _graded(path, "student", tmp_path_factory)
     assert report["grader_error"] is None
     # no cell but the checks fails: nothing outside a solution needs what a solution defined
