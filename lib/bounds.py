@@ -1,0 +1,267 @@
+"""Generalization bounds for a finite class, a VC class and a coded hypothesis (chapter 1).
+
+Notation of the book: a hypothesis ``f`` from a class ``F``; ``m`` i.i.d. training examples;
+``Train(f)`` and ``Test(f)`` its empirical and true error rates; a confidence ``1 - δ``.
+
+- ``hoeffding_bound``: one fixed ``f``: ``P[|Test(f) - Train(f)| > ε] ≤ 2 e^{-2mε²}``.
+- ``union_bound``: all of a finite ``F`` at once: ``P[∃f ∈ F: |Test - Train| > ε] ≤ 2|F| e^{-2mε²}``.
+- ``sample_complexity`` and ``finite_class_epsilon``: the same bound solved for ``m`` or for ``ε``.
+- ``vc_bound``: the gap for an infinite class of VC dimension ``d``.
+- ``kl_bernoulli``, ``kl_inverse_upper`` and ``occam_bound``: the Occam bound in kl form,
+  ``kl(Train(h) ‖ Test(h)) ≤ (|c(h)| ln 2 + ln(1/δ)) / m`` for every ``h`` of a prefix-free code ``c``.
+
+Class sizes enter as ``ln|F|`` (``log_size``), never as ``|F|``: a network with ``P`` parameters of
+``b`` bits has ``|F| = 2^{Pb}``, a number no float can hold.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = [
+    "hoeffding_bound",
+    "union_bound",
+    "sample_complexity",
+    "finite_class_epsilon",
+    "vc_bound",
+    "kl_bernoulli",
+    "kl_inverse_upper",
+    "occam_bound",
+]
+
+LN2 = math.log(2.0)
+
+
+# ---------------------------------------------------------------- argument checks
+def _check_m(m) -> float:
+    if isinstance(m, bool) or not isinstance(m, (int, float, np.integer, np.floating)) or m < 1:
+        raise ValueError(f"m (the number of examples) must be a number ≥ 1, got {m!r}")
+    return float(m)
+
+
+def _check_open_unit(x, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number in (0, 1), got {x!r}")
+    if not 0 < x < 1:
+        raise ValueError(f"{name} must lie in (0, 1), got {x!r}")
+    return float(x)
+
+
+def _check_eps(eps):
+    e = np.asarray(eps, dtype=float)
+    if not np.all(np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"eps must be > 0 (and finite), got {eps!r}")
+    return e
+
+
+def _log_size(n_hypotheses, log_size) -> float:
+    """``ln|F|`` from exactly one of ``n_hypotheses`` (``|F|``) or ``log_size`` (``ln|F|``)."""
+    if (n_hypotheses is None) == (log_size is None):
+        raise ValueError("give exactly one of n_hypotheses (|F|) and log_size (ln|F|)")
+    if log_size is not None:
+        if not np.isfinite(log_size) or log_size < 0:
+            raise ValueError(f"log_size (ln|F|) must be finite and ≥ 0, got {log_size!r}")
+        return float(log_size)
+    if isinstance(n_hypotheses, bool) or not isinstance(
+        n_hypotheses, (int, float, np.integer, np.floating)
+    ):
+        raise ValueError(f"n_hypotheses must be a number ≥ 1, got {n_hypotheses!r}")
+    if not n_hypotheses >= 1:
+        raise ValueError(f"n_hypotheses (|F|) must be ≥ 1, got {n_hypotheses!r}")
+    return math.log(n_hypotheses)
+
+
+def _scalar_or_array(x: np.ndarray, like):
+    return float(x) if np.ndim(like) == 0 else x
+
+
+# ---------------------------------------------------------------- the finite class
+def hoeffding_bound(m, eps):
+    """Two-sided Hoeffding bound for ONE fixed hypothesis (chapter 1).
+
+    ``P[|Test(f) - Train(f)| > ε] ≤ 2 e^{-2mε²}``, for ``m`` i.i.d. examples and a 0/1 loss.
+    ``eps`` may be an array; the value is returned as is (it exceeds 1 when ``ε`` is small).
+    """
+    m = _check_m(m)
+    e = _check_eps(eps)
+    return _scalar_or_array(2.0 * np.exp(-2.0 * m * e**2), eps)
+
+
+def union_bound(n_hypotheses, m, eps, *, log_size=None):
+    """Hoeffding plus the union bound over a finite class ``F`` (chapter 1, Theorem ch1-thm-finite).
+
+    ``P[∃f ∈ F: |Test(f) - Train(f)| > ε] ≤ 2|F| e^{-2mε²}``, computed as
+    ``exp(ln 2 + ln|F| - 2mε²)``. Give ``|F|`` as ``n_hypotheses`` or ``ln|F|`` as ``log_size``
+    (then pass ``n_hypotheses=None``). Not clipped at 1.
+    """
+    lf = _log_size(n_hypotheses, log_size)
+    m = _check_m(m)
+    e = _check_eps(eps)
+    return _scalar_or_array(np.exp(LN2 + lf - 2.0 * m * e**2), eps)
+
+
+def sample_complexity(n_hypotheses, eps, delta, *, log_size=None) -> int:
+    """The smallest ``m`` with ``2|F| e^{-2mε²} ≤ δ`` (chapter 1).
+
+    ``m ≥ (ln|F| + ln(2/δ)) / (2ε²)``: with that many examples, with probability ``≥ 1 - δ``
+    every ``f ∈ F`` has ``|Test(f) - Train(f)| ≤ ε``.
+    """
+    lf = _log_size(n_hypotheses, log_size)
+    e = float(_check_eps(eps))
+    d = _check_open_unit(delta, "delta")
+    return max(1, math.ceil((lf + math.log(2.0 / d)) / (2.0 * e * e)))
+
+
+def finite_class_epsilon(n_hypotheses, m, delta, *, log_size=None) -> float:
+    """The gap ``ε`` the finite-class bound guarantees with probability ``≥ 1 - δ`` (chapter 1).
+
+    ``ε = sqrt((ln|F| + ln(2/δ)) / (2m))``, so that ``2|F| e^{-2mε²} = δ``.
+    """
+    lf = _log_size(n_hypotheses, log_size)
+    m = _check_m(m)
+    d = _check_open_unit(delta, "delta")
+    return math.sqrt((lf + math.log(2.0 / d)) / (2.0 * m))
+
+
+# ---------------------------------------------------------------- VC classes
+def vc_bound(vc_dim, m, delta, form: str = "ssbd") -> float:
+    """The uniform gap ``sup_f |Test(f) - Train(f)|`` for a class of VC dimension ``d`` (chapter 1).
+
+    ``form="ssbd"``: Shalev-Shwartz & Ben-David (2014), Theorem 6.11 with Sauer's lemma
+    ``τ(2m) ≤ (2em/d)^d``: with probability ``≥ 1 - δ``,
+    ``ε = (4 + sqrt(d ln(2em/d))) / (δ sqrt(2m))``.
+
+    ``form="mohri"``: Mohri, Rostamizadeh & Talwalkar (2018), Corollary 3.19 (one-sided):
+    ``ε = sqrt(2d ln(em/d) / m) + sqrt(ln(1/δ) / (2m))``.
+
+    Both need ``m ≥ d`` (Sauer's lemma in this form); below that no class of dimension ``d`` is
+    learnable with a nontrivial guarantee and the function returns ``inf``.
+    """
+    if isinstance(vc_dim, bool) or not isinstance(vc_dim, (int, np.integer)) or vc_dim < 1:
+        raise ValueError(f"vc_dim must be an int ≥ 1, got {vc_dim!r}")
+    m = _check_m(m)
+    d = _check_open_unit(delta, "delta")
+    if form not in ("ssbd", "mohri"):
+        raise ValueError(f"form must be 'ssbd' or 'mohri', got {form!r}")
+    if m < vc_dim:
+        return math.inf
+    if form == "ssbd":
+        return (4.0 + math.sqrt(vc_dim * math.log(2 * math.e * m / vc_dim))) / (d * math.sqrt(2 * m))
+    return math.sqrt(2 * vc_dim * math.log(math.e * m / vc_dim) / m) + math.sqrt(
+        math.log(1 / d) / (2 * m)
+    )
+
+
+# ---------------------------------------------------------------- kl and the Occam bound
+def _as_tensor(x) -> torch.Tensor:
+    return torch.as_tensor(x, dtype=torch.float64)
+
+
+def _back(t: torch.Tensor, like):
+    if isinstance(like, torch.Tensor):
+        return t.to(like.device)
+    return float(t) if t.ndim == 0 else t.numpy()
+
+
+def kl_bernoulli(q, p):
+    """Relative entropy of two coins, in nats (chapter 1): ``kl(q ‖ p) = q ln(q/p) + (1-q) ln((1-q)/(1-p))``.
+
+    With ``0 ln 0 = 0``; ``+inf`` where ``p ∈ {0, 1}`` and ``q ≠ p``. Vectorized (numpy or torch).
+    """
+    qt, pt = _as_tensor(q), _as_tensor(p)
+    if torch.any((qt < 0) | (qt > 1) | torch.isnan(qt)):
+        raise ValueError("q must lie in [0, 1]")
+    if torch.any((pt < 0) | (pt > 1) | torch.isnan(pt)):
+        raise ValueError("p must lie in [0, 1]")
+    qt, pt = torch.broadcast_tensors(qt, pt)
+    a = torch.where(qt > 0, qt * (torch.log(qt) - torch.log(pt)), torch.zeros_like(qt))
+    b = torch.where(qt < 1, (1 - qt) * (torch.log1p(-qt) - torch.log1p(-pt)), torch.zeros_like(qt))
+    out = torch.nan_to_num(a, nan=math.inf) + torch.nan_to_num(b, nan=math.inf)
+    return _back(out, q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else p))
+
+
+def kl_inverse_upper(q, c, iterations: int = 60):
+    """The largest ``p ≥ q`` with ``kl(q ‖ p) ≤ c`` (chapter 1), by bisection.
+
+    ``kl(q ‖ ·)`` increases on ``[q, 1]``, so bisection on ``[q, 1]`` converges; 60 halvings give
+    about 1e-18, below float precision. The answer errs upward (the returned ``p`` satisfies
+    ``kl(q ‖ p) ≥ c`` or ``p = 1``), so a bound built on it stays valid. Vectorized over ``q, c``.
+    """
+    qt, ct = _as_tensor(q), _as_tensor(c)
+    if torch.any((qt < 0) | (qt > 1) | torch.isnan(qt)):
+        raise ValueError("q must lie in [0, 1]")
+    if torch.any((ct < 0) | torch.isnan(ct)):
+        raise ValueError("c must be ≥ 0")
+    qt, ct = torch.broadcast_tensors(qt, ct)
+    lo, hi = qt.clone(), torch.ones_like(qt)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        inside = kl_bernoulli(qt, mid) <= ct
+        lo = torch.where(inside, mid, lo)
+        hi = torch.where(inside, hi, mid)
+    like = q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else c)
+    return _back(hi, like)
+
+
+def occam_bound(train_err, code_bits, m, delta):
+    """Occam bound in kl form (Langford & Seeger 2001; Langford 2005, Theorem 4.1 relaxed by Chernoff).
+
+    Fix a prefix-free code ``c`` for the hypotheses before seeing the data. With probability
+    ``≥ 1 - δ`` over ``m`` i.i.d. examples, every ``h`` satisfies
+    ``kl(Train(h) ‖ Test(h)) ≤ (|c(h)| ln 2 + ln(1/δ)) / m``, hence
+    ``Test(h) ≤ kl⁻¹(Train(h), (|c(h)| ln 2 + ln(1/δ)) / m)``, which this returns (chapter 1).
+    """
+    m = _check_m(m)
+    d = _check_open_unit(delta, "delta")
+    bits = np.asarray(code_bits, dtype=float)
+    if np.any(bits < 0) or not np.all(np.isfinite(bits)):
+        raise ValueError(f"code_bits must be finite and ≥ 0, got {code_bits!r}")
+    err = np.asarray(train_err, dtype=float)
+    if np.any((err < 0) | (err > 1)) or np.any(np.isnan(err)):
+        raise ValueError(f"train_err must lie in [0, 1], got {train_err!r}")
+    c = (bits * LN2 + math.log(1.0 / d)) / m
+    out = kl_inverse_upper(err, c)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+# ---------------------------------------------------------------- a Monte Carlo check
+# A finite class whose true errors are known exactly: homogeneous halfspaces f_w(x) = 1[w·x > 0]
+# on x ~ N(0, I_d), labels y = 1[w*·x > 0] flipped with probability η. The two halfspaces disagree
+# on a wedge of angle θ(w, w*), which has probability θ/π under a rotation-invariant x, so
+#     Test(f_w) = η + (1 - 2η) θ(w, w*) / π.
+def halfspace_test_errors(W: torch.Tensor, w_star: torch.Tensor, noise: float) -> torch.Tensor:
+    """Exact true errors ``η + (1-2η) θ(w, w*)/π`` of the halfspaces in the rows of ``W`` (chapter 1)."""
+    if not 0 <= noise < 0.5:
+        raise ValueError(f"noise must lie in [0, 0.5), got {noise!r}")
+    cos = (W @ w_star) / (W.norm(dim=1) * w_star.norm())
+    return noise + (1 - 2 * noise) * torch.arccos(cos.clamp(-1.0, 1.0)) / math.pi
+
+
+def sample_halfspace_data(w_star: torch.Tensor, noise: float, m: int, trials: int,
+                          generator: torch.Generator):
+    """``trials`` independent samples of size ``m``: ``X`` (trials × m × d), ``y`` (trials × m, bool)."""
+    m, trials = int(_check_m(m)), int(_check_m(trials))
+    dev = w_star.device
+    X = torch.randn(trials, m, w_star.numel(), generator=generator, device=dev)
+    flip = torch.rand(trials, m, generator=generator, device=dev) < noise
+    return X, (X @ w_star > 0) ^ flip
+
+
+def max_deviation(W: torch.Tensor, test_err: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
+                  block: int = 1 << 16) -> torch.Tensor:
+    """For each trial, ``max_{f ∈ F} |Train(f) - Test(f)|`` over all rows of ``W`` (chapter 1).
+
+    Batched: one matrix product ``X Wᵀ`` per trial and block of hypotheses gives every prediction
+    at once. ``X`` is (trials × m × d), ``y`` (trials × m); returns a (trials,) tensor.
+    """
+    out = torch.zeros(X.shape[0], device=X.device)
+    for start in range(0, W.shape[0], block):
+        Wb, tb = W[start : start + block], test_err[start : start + block]
+        for t in range(X.shape[0]):
+            wrong = (X[t] @ Wb.T > 0) != y[t, :, None]  # m × block
+            train = wrong.float().mean(0)
+            out[t] = torch.maximum(out[t], (train - tb).abs().max())
+    return out

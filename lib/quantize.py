@@ -1,0 +1,220 @@
+"""Quantized weights and an exact prefix-free code for them (chapter 1).
+
+A classifier whose weights take ``2^b`` values is one of at most ``2^{Pb}`` classifiers: a finite
+class. Chapter 1 uses this twice. Counting: ``ln|F| = P b ln 2`` in the finite-class bound. Coding:
+an Occam bound charges ``|c(h)|``, the length of a prefix-free code word for ``h``, and a sparse
+quantized classifier has a much shorter code word than ``P b`` bits.
+
+Quantization (``quantize_uniform``): ``w ↦ Δ k`` with integer levels ``k ∈ {-K..K}``.
+
+The code (``encode_levels`` / ``decode_levels``), for a sequence ``k_1..k_n`` of levels whose length
+``n`` the decoder knows (the architecture is part of the code's menu):
+
+1. for each of the ``2K+1`` levels, its count ``n_j``, Elias-delta coded (as ``n_j + 1``);
+2. the index of ``k_1..k_n`` among all sequences with these counts, in
+   ``⌈log2 (n! / Π_j n_j!)⌉`` bits (enumerative coding, Cover 1973).
+
+Step 2 costs about ``n H(counts)`` bits: a sparse sequence (mostly zeros) is cheap. Every part is
+either of fixed length or self-delimiting given what came before, so the code is prefix-free and
+Kraft's inequality ``Σ_h 2^{-|c(h)|} ≤ 1`` holds, which is all the Occam bound needs.
+Code words are strings of ``"0"`` and ``"1"``: their length is the exact number of bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lib import integer_codes
+
+__all__ = [
+    "quantize_uniform",
+    "multinomial",
+    "enumerative_rank",
+    "enumerative_unrank",
+    "encode_levels",
+    "decode_levels",
+    "encode_classifier",
+    "decode_classifier",
+    "fit_softmax",
+    "fit_quantized",
+]
+
+
+# ---------------------------------------------------------------- quantization
+def quantize_uniform(w, bits: int):
+    """Uniform symmetric quantization of an array ``w`` to ``bits`` bits per entry (chapter 1).
+
+    ``bits = 1``: ``w ↦ Δ sign(w)`` with ``Δ = mean |w|`` (two values).
+    ``bits ≥ 2``: ``w ↦ Δ k``, ``k = round(w / Δ) ∈ {-K..K}``, ``K = 2^{bits-1} - 1``,
+    ``Δ = max|w| / K`` (``2^bits - 1`` values). Returns ``(levels int64, Δ float)``.
+    """
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 52:
+        raise ValueError(f"bits must be an int in 1..52, got {bits!r}")
+    w = np.asarray(w, dtype=np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("w must be finite")
+    if bits == 1:
+        step = float(np.abs(w).mean()) or 1.0
+        return np.where(w >= 0, 1, -1).astype(np.int64), step
+    top = 2 ** (bits - 1) - 1
+    step = float(np.abs(w).max()) / top or 1.0
+    return np.clip(np.round(w / step), -top, top).astype(np.int64), step
+
+
+# ---------------------------------------------------------------- enumerative code
+def multinomial(counts) -> int:
+    """``n! / Π_j n_j!`` for ``n = Σ_j n_j``, exactly (a Python int)."""
+    total, out = 0, 1
+    for c in counts:
+        if c < 0:
+            raise ValueError(f"counts must be ≥ 0, got {counts!r}")
+        total += int(c)
+        out *= math.comb(total, int(c))
+    return out
+
+
+def enumerative_rank(symbols, alphabet_size: int) -> tuple[int, list[int]]:
+    """The lexicographic index of ``symbols`` (ints in ``0..V-1``) among all sequences with the
+    same counts; returns ``(rank, counts)`` with ``0 ≤ rank < multinomial(counts)``."""
+    s = [int(x) for x in np.asarray(symbols).ravel()]
+    if any(x < 0 or x >= alphabet_size for x in s):
+        raise ValueError(f"symbols must lie in 0..{alphabet_size - 1}")
+    counts = [0] * alphabet_size
+    for x in s:
+        counts[x] += 1
+    left, rank = list(counts), 0
+    remaining = multinomial(left)  # sequences that continue the prefix read so far
+    for n_left, x in zip(range(len(s), 0, -1), s, strict=True):
+        for a in range(x):  # every sequence putting a smaller symbol here comes first
+            rank += remaining * left[a] // n_left
+        remaining = remaining * left[x] // n_left
+        left[x] -= 1
+    return rank, counts
+
+
+def enumerative_unrank(rank: int, counts) -> list[int]:
+    """Inverse of ``enumerative_rank``: the sequence with these ``counts`` at index ``rank``."""
+    left = [int(c) for c in counts]
+    remaining = multinomial(left)
+    if not 0 <= rank < remaining:
+        raise ValueError(f"rank must lie in 0..{remaining - 1}, got {rank}")
+    out = []
+    for n_left in range(sum(left), 0, -1):
+        for a in range(len(left)):
+            block = remaining * left[a] // n_left
+            if rank < block:
+                out.append(a)
+                remaining, left[a] = block, left[a] - 1
+                break
+            rank -= block
+    return out
+
+
+def _width(count: int) -> int:
+    """Bits needed for an index in ``0..count-1``."""
+    return (count - 1).bit_length()
+
+
+def encode_levels(levels, max_level: int) -> str:
+    """Prefix-free code word of integer levels in ``-K..K`` (``K = max_level``); see module doc."""
+    k = np.asarray(levels, dtype=np.int64).ravel()
+    if np.any(np.abs(k) > max_level):
+        raise ValueError(f"levels must lie in -{max_level}..{max_level}")
+    rank, counts = enumerative_rank(k + max_level, 2 * max_level + 1)
+    head = "".join(integer_codes.delta(c + 1) for c in counts)
+    width = _width(multinomial(counts))
+    return head + (format(rank, f"0{width}b") if width else "")
+
+
+def decode_levels(bits: str, n: int, max_level: int, pos: int = 0) -> tuple[np.ndarray, int]:
+    """Read ``n`` levels written by ``encode_levels`` from ``bits[pos:]``; returns
+    ``(levels, position after the code word)``. Raises ``ValueError`` on corrupt input."""
+    counts = []
+    for _ in range(2 * max_level + 1):
+        c, pos = integer_codes.delta_decode(bits, pos)
+        counts.append(c - 1)
+    if sum(counts) != n:
+        raise ValueError(f"corrupt code word: counts sum to {sum(counts)}, expected {n}")
+    width = _width(multinomial(counts))
+    if pos + width > len(bits):
+        raise ValueError("truncated code word")
+    rank = int(bits[pos : pos + width], 2) if width else 0
+    seq = enumerative_unrank(rank, counts)  # ValueError if rank is out of range
+    return np.asarray(seq, dtype=np.int64) - max_level, pos + width
+
+
+# ---------------------------------------------------------------- a whole classifier
+def encode_classifier(menu_index: int, menu_size: int, levels, max_level: int) -> str:
+    """Code word of a quantized classifier: ``⌈log2 menu_size⌉`` bits naming the entry of a finite
+    menu fixed in advance (architecture, step ``Δ``, ``K``), then ``encode_levels`` (chapter 1)."""
+    if not 0 <= menu_index < menu_size:
+        raise ValueError(f"menu_index must lie in 0..{menu_size - 1}, got {menu_index!r}")
+    width = _width(menu_size)
+    head = format(menu_index, f"0{width}b") if width else ""
+    return head + encode_levels(levels, max_level)
+
+
+def decode_classifier(bits: str, menu_size: int, n_of, max_level_of) -> tuple[int, np.ndarray]:
+    """Inverse of ``encode_classifier``. ``n_of(i)`` and ``max_level_of(i)`` give the number of
+    weights and ``K`` of menu entry ``i``. The whole string must be consumed (else ``ValueError``)."""
+    if not isinstance(bits, str) or set(bits) - {"0", "1"}:
+        raise ValueError("bits must be a string of '0' and '1'")
+    width = _width(menu_size)
+    if len(bits) < width:
+        raise ValueError("truncated code word")
+    index = int(bits[:width], 2) if width else 0
+    if index >= menu_size:
+        raise ValueError(f"corrupt code word: menu index {index} ≥ {menu_size}")
+    levels, end = decode_levels(bits, n_of(index), max_level_of(index), pos=width)
+    if end != len(bits):
+        raise ValueError(f"corrupt code word: {len(bits) - end} bits left over")
+    return index, levels
+
+
+# ---------------------------------------------------------------- training the classifier
+def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
+    """A linear softmax classifier ``argmax_c (x W)_c`` fit by L-BFGS on
+    ``cross-entropy + l1 Σ|W|`` (chapter 1). ``features`` (m × P) and ``labels`` (m,) are torch
+    tensors on one device; returns ``W`` (P × classes). Deterministic for fixed inputs."""
+    import torch
+
+    if l1 < 0:
+        raise ValueError(f"l1 must be ≥ 0, got {l1!r}")
+    classes = int(labels.max()) + 1
+    W = torch.zeros(features.shape[1], classes, device=features.device, requires_grad=True)
+    opt = torch.optim.LBFGS([W], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(features @ W, labels) + l1 * W.abs().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return W.detach()
+
+
+def fit_quantized(features, labels, W0, step: float, max_level: int, l1: float = 0.0,
+                  epochs: int = 300, lr: float = 0.05):
+    """Quantization-aware training (chapter 1): Adam on ``W``, the forward pass using the
+    quantized ``Δ clip(round(W/Δ), -K, K)``, the gradient passed straight through the rounding.
+    Starts from ``W0``; returns the integer levels (P × classes, int64 numpy)."""
+    import torch
+
+    if step <= 0:
+        raise ValueError(f"step must be > 0, got {step!r}")
+    W = W0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([W], lr=lr)
+
+    def levels():
+        return torch.clamp(torch.round(W / step), -max_level, max_level)
+
+    for _ in range(epochs):
+        Wq = W + (levels() * step - W).detach()  # straight-through estimator
+        loss = torch.nn.functional.cross_entropy(features @ Wq, labels) + l1 * W.abs().sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return levels().detach().cpu().numpy().astype(np.int64)
