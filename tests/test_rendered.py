@@ -88,7 +88,9 @@ def fake_book(tmp_path_factory):
         PAGE.format(
             head=head,
             colab=COLAB.format(repo=repo, name="01_good"),
-            body='<p>Fine.</p><img src="../_images/fig.png">' + (good_math if mathjax else ""),
+            body='<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre>'
+            '</div><div class="cell_output"><img src="../_images/fig.png"></div></div>'
+            + (good_math if mathjax else ""),
         )
     )
     (html / "02_bad.html").write_text(
@@ -106,6 +108,8 @@ def fake_book(tmp_path_factory):
   File "x.py", line 1
 ValueError: boom</pre></div>
 <a href="https://colab.research.google.com/drive/nothing">bad link</a>
+<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre></div>
+<div class="cell_output"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div></div>
 """,
         )
     )
@@ -131,6 +135,8 @@ def test_the_check_passes_a_clean_page_and_reports_every_fault(fake_book, tmp_pa
         r"error output",
         r"opens chapters/09_missing\.ipynb, which the repository does not have",
         r"malformed Colab link",
+        r"a cell that draws a figure shows no image: 'fig, ax = plots.figure\(\)'",
+        r"a figure shown as text",
     ]:
         assert re.search(expected, bad), f"not reported: {expected}\n{bad}"
     assert (tmp_path / "shots" / "chapters__02_bad.png").stat().st_size > 0

@@ -69,6 +69,10 @@ RAW_MATH = [
     (re.compile(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$"), "inline math $...\\cmd...$"),
     (re.compile(r"\\\(|\\\)|\\\[|\\\]"), "math delimiters \\( \\) \\[ \\]"),
 ]
+# A figure that reached the page as text: its repr, or matplotlib refusing to show it.
+FIGURE_AS_TEXT = re.compile(
+    r"<Figure size \d+x\d+ with \d+ Axes>|FigureCanvasAgg is non-interactive"
+)
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^-{20,}\n\w+Error", re.M)
 COLAB = re.compile(
     r"^https://colab\.research\.google\.com/github/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)"
@@ -77,7 +81,7 @@ COLAB = re.compile(
 
 # What the browser reports about a page. Code cell sources (``.cell_input``) are left out of the
 # text checks: a code listing may legitimately contain ``$`` or braces.
-PAGE_REPORT_JS = """
+PAGE_REPORT_JS = r"""
 async () => {
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   const hasMath = document.querySelector('.math') !== null;
@@ -98,7 +102,7 @@ async () => {
        .forEach(e => e.remove());
   // innerText needs layout; a detached clone gives textContent, so keep block breaks by hand.
   clone.querySelectorAll('p, div, li, pre, h1, h2, h3, h4, br, tr').forEach(
-       e => e.append(document.createTextNode('\\n')));
+       e => e.append(document.createTextNode('\n')));
   return {
     mathjax: !!(window.MathJax && MathJax.startup),
     math: Array.from(document.querySelectorAll('.math')).map(
@@ -106,10 +110,20 @@ async () => {
                text: e.textContent.slice(0, 80)})),
     mathErrors: Array.from(document.querySelectorAll('mjx-merror')).map(
         e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
-    images: imgs.map(img => ({src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0})),
+    images: imgs.map(img => ({src: img.getAttribute('src'),
+                              ok: img.complete && img.naturalWidth > 0})),
     colab: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]'))
                 .map(a => a.href),
     errorOutputs: document.querySelectorAll('.output.error, .output.traceback').length,
+    // cells whose code draws a figure but whose output shows no image (e.g. a non-inline
+    // matplotlib backend such as MPLBACKEND=Agg during the build swallows every figure)
+    figureless: Array.from(document.querySelectorAll('div.cell')).filter(cell => {
+      const input = cell.querySelector('.cell_input');
+      const src = input ? input.textContent : '';
+      const draws = /plots\.figure\(|image_grid\(|plt\.(subplots|figure|plot|imshow|scatter)\(/;
+      const shown = cell.querySelector('.cell_output img') !== null;
+      return draws.test(src) && !/glue\(/.test(src) && !shown;
+    }).map(cell => cell.querySelector('.cell_input').textContent.trim().slice(0, 60)),
     text: clone.textContent,
   };
 }
@@ -195,6 +209,9 @@ def text_problems(text: str) -> list[str]:
         m = pattern.search(text)
         if m:
             found.append(f"untypeset math ({what}): {snippet(text, m.start())!r}")
+    m = FIGURE_AS_TEXT.search(text)
+    if m:
+        found.append(f"a figure shown as text, not as an image: {snippet(text, m.start())!r}")
     m = TRACEBACK.search(text)
     if m:
         found.append(f"a Python traceback in the output: {snippet(text, m.start())!r}")
@@ -221,6 +238,7 @@ def report_problems(report: dict, page: str, root: Path = ROOT) -> list[str]:
         found.append(f"{len(untypeset)} math element(s) not typeset{why}, e.g. {untypeset[0]!r}")
     found += [f"MathJax error: {e!r}" for e in report["mathErrors"]]
     found += [f"image does not load: {i['src']}" for i in report["images"] if not i["ok"]]
+    found += [f"a cell that draws a figure shows no image: {src!r}" for src in report["figureless"]]
     if report["errorOutputs"]:
         found.append(f"{report['errorOutputs']} error output(s) from a cell")
     found += colab_problems(report["colab"], page, root)
