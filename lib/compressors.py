@@ -50,6 +50,17 @@ WINDOW = {
 }
 
 
+def lzma_filters(n: int) -> list[dict]:
+    """Preset 9e with its dictionary cut to the smallest power of two ≥ n (4 KiB..64 MiB).
+
+    A window that covers the whole input finds the same matches as the preset's 64 MiB one,
+    so the compressed length is the same (only the header's dictionary-size byte and the
+    checks differ); allocating 64 MiB for every small string would cost ~35 ms a call.
+    """
+    dict_size = min(max(1 << 12, 1 << max(n - 1, 0).bit_length()), 1 << 26)
+    return [{"id": lzma.FILTER_LZMA2, "preset": LZMA_PRESET, "dict_size": dict_size}]
+
+
 # ---------------------------------------------------------------- argument checks
 def as_bytes(data, argument: str = "data") -> bytes:
     """``data`` as ``bytes``; bytes-like objects are accepted, anything else is a TypeError."""
@@ -75,7 +86,7 @@ def compress(data: bytes, name: str) -> bytes:
     if name == "bz2":
         return bz2.compress(data, BZ2_LEVEL)
     if name == "lzma":
-        return lzma.compress(data, format=lzma.FORMAT_XZ, preset=LZMA_PRESET)
+        return lzma.compress(data, format=lzma.FORMAT_XZ, filters=lzma_filters(len(data)))
     if name == "zstd":
         return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(data)
     return brotli.compress(data, quality=BROTLI_QUALITY, lgwin=BROTLI_LGWIN)

@@ -1,5 +1,6 @@
 """lib.compressors: lossless round trips, sizes in bits, strict decoding, clear errors."""
 
+import lzma
 import os
 
 import pytest
@@ -121,3 +122,9 @@ def test_corrupt_truncated_trailing(name):
     except ValueError:
         return
     assert out != TEXT  # brotli has no checksum: a flip may decode, but never to the original
+
+
+def test_lzma_small_dictionary_has_the_preset_length():
+    for data in [b"", b"x", TEXT, os.urandom(3000), TEXT * 30]:
+        full = lzma.compress(data, format=lzma.FORMAT_XZ, preset=9 | lzma.PRESET_EXTREME)
+        assert compressors.size_bits(data, "lzma") == 8 * len(full)
