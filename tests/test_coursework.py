@@ -291,7 +291,7 @@ def _answer(nb, label):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Six submissions graded in one CLI call (a folder); each notebook executes once."""
+    """Seven submissions graded in one CLI call (a folder); each notebook executes once."""
     tmp = tmp_path_factory.mktemp("grading")
     solution = tmp / "07_synthetic.ipynb"
     solution.write_text(json.dumps(synthetic()))
@@ -316,13 +316,14 @@ def graded(tmp_path_factory):
     hang = copy.deepcopy(blank)  # never ends: the timeout stops it, grading goes on
     _answer(hang, "ch7-ex-entropy")["source"] = "while True:\n    pass"
     subs["hang"] = hang
+    subs["garbled"] = "{not json"  # not a notebook: reported, the others are still graded
     dead = copy.deepcopy(blank)  # kills its kernel: the grader reports, does not crash
     _answer(dead, "ch7-ex-entropy")["source"] = "import os\nos._exit(1)"
     subs["dead"] = dead
     folder, out = tmp / "submissions", tmp / "reports"
     folder.mkdir()
     for name, nb in subs.items():
-        (folder / f"{name}.ipynb").write_text(json.dumps(nb))
+        (folder / f"{name}.ipynb").write_text(nb if isinstance(nb, str) else json.dumps(nb))
     code = student.main(["grade", str(folder), "--chapter", str(solution), "--out", str(out),
                          "--timeout", "8"])  # fmt: skip
     reports = {name: json.loads((out / f"{name}.grade.json").read_text()) for name in subs}
@@ -371,7 +372,8 @@ def test_a_dead_kernel_is_reported_not_raised(graded):
     code, reports, csv_text = graded
     assert reports["dead"]["grader_error"] and reports["dead"]["score"] == 0
     assert code == 1  # the CLI says one submission could not be graded fully
-    assert len(csv_text.strip().splitlines()) == 1 + 6
+    assert len(csv_text.strip().splitlines()) == 1 + 7
+    assert reports["garbled"]["grader_error"].startswith("JSONDecodeError")
 
 
 # --- the book's chapters -------------------------------------------------------------------------

@@ -516,10 +516,10 @@ def find_chapter(spec: str | None, submission: dict, path: Path) -> Path:
     elif chapter_number(path.name) is not None:
         prefix = f"{chapter_number(path.name):02d}_"
     else:
-        raise SystemExit(f"{path}: cannot tell which chapter this is; pass --chapter NN")
+        raise ValueError(f"{path}: cannot tell which chapter this is; pass --chapter NN")
     matches = sorted(CHAPTERS.glob(f"{prefix}*.ipynb"))
     if not matches:
-        raise SystemExit(f"no chapter notebook chapters/{prefix}*.ipynb")
+        raise ValueError(f"no chapter notebook chapters/{prefix}*.ipynb")
     return matches[0]
 
 
@@ -742,7 +742,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows, broken = [], 0
     for path in submissions(args.paths):
-        report = grade(path, args.chapter, args.timeout, args.scale)
+        try:
+            report = grade(path, args.chapter, args.timeout, args.scale)
+        except (OSError, ValueError) as e:  # not a notebook, unknown chapter: grade the others
+            report = {"submission": str(path), "chapter": None, "scale": args.scale,
+                      "exercises": [], "score": 0, "max": 0, "errors_in_submission": [],
+                      "grader_error": f"{type(e).__name__}: {e}", "seconds": 0}  # fmt: skip
         print(table(report), end="\n\n")
         target = (args.out or path.parent) / f"{path.stem}.grade.json"
         target.parent.mkdir(parents=True, exist_ok=True)
