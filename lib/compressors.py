@@ -195,3 +195,117 @@ def bits_per_byte(data: bytes, name: str) -> float:
     if not data:
         raise ValueError("data must be non-empty to measure bits per byte")
     return size_bits(data, name) / len(data)
+
+
+# ---------------------------------------------------------------- a decoder whose length we count
+# The simulation bound K(x) ≤ C(x) + K(decoder) needs the decoder as a program. ``inflate``
+# below is a complete DEFLATE/zlib decoder (RFC 1950/1951) in plain Python; Chapter 3 counts
+# its source, xz-compressed, as the decoder's length in bits.
+LENGTH_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83,
+               99, 115, 131, 163, 195, 227, 258]  # fmt: skip
+LENGTH_EXTRA = [0] * 8 + [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4 + [0]
+DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769,
+             1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]  # fmt: skip
+DIST_EXTRA = [0, 0, 0, 0] + [i // 2 for i in range(2, 28)]
+CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+
+
+def inflate(blob: bytes) -> bytes:
+    """Decode a zlib stream (what ``compress(x, "zlib")`` makes) with nothing but Python."""
+    blob = as_bytes(blob, "blob")
+    if len(blob) < 6 or (blob[0] * 256 + blob[1]) % 31 or blob[0] & 0x0F != 8 or blob[1] & 0x20:
+        raise ValueError("not a zlib stream (bad header)")
+    pos = 16  # bit position: after the 2-byte header
+
+    def bits(n):  # n bits, least significant first
+        nonlocal pos
+        if pos + n > 8 * len(blob):
+            raise ValueError("truncated zlib stream")
+        v = 0
+        for i in range(n):
+            v |= ((blob[(pos + i) >> 3] >> ((pos + i) & 7)) & 1) << i
+        pos += n
+        return v
+
+    def table(lengths):  # canonical Huffman code: {(length, code): symbol}
+        code, t = 0, {}
+        for n in range(1, 16):
+            for s, ln in enumerate(lengths):
+                if ln == n:
+                    t[n, code] = s
+                    code += 1
+            code <<= 1
+        return t
+
+    def symbol(t):
+        code = n = 0
+        while n < 16:
+            code, n = (code << 1) | bits(1), n + 1
+            if (n, code) in t:
+                return t[n, code]
+        raise ValueError("corrupt zlib stream: no such Huffman code")
+
+    out = bytearray()
+    last = 0
+    while not last:
+        last, kind = bits(1), bits(2)
+        if kind == 0:  # stored
+            pos = (pos + 7) // 8 * 8
+            n, nn = bits(16), bits(16)
+            if n ^ nn != 0xFFFF or pos // 8 + n > len(blob):
+                raise ValueError("corrupt zlib stream: bad stored block")
+            out += blob[pos // 8 : pos // 8 + n]
+            pos += 8 * n
+            continue
+        if kind == 1:  # fixed Huffman codes
+            lit = table([8] * 144 + [9] * 112 + [7] * 24 + [8] * 8)
+            dist = table([5] * 30)
+        elif kind == 2:  # dynamic Huffman codes
+            hlit, hdist, hclen = bits(5) + 257, bits(5) + 1, bits(4) + 4
+            cl = [0] * 19
+            for i in range(hclen):
+                cl[CODE_LENGTH_ORDER[i]] = bits(3)
+            cl_table, lengths = table(cl), []
+            while len(lengths) < hlit + hdist:
+                s = symbol(cl_table)
+                if s < 16:
+                    lengths.append(s)
+                elif s == 16:
+                    if not lengths:
+                        raise ValueError("corrupt zlib stream: repeat with nothing before")
+                    lengths += [lengths[-1]] * (3 + bits(2))
+                else:
+                    lengths += [0] * (3 + bits(3) if s == 17 else 11 + bits(7))
+            lit, dist = table(lengths[:hlit]), table(lengths[hlit : hlit + hdist])
+        else:
+            raise ValueError("corrupt zlib stream: block type 3")
+        while (s := symbol(lit)) != 256:
+            if s < 256:
+                out.append(s)
+                continue
+            if s > 285:
+                raise ValueError("corrupt zlib stream: bad length symbol")
+            n = LENGTH_BASE[s - 257] + bits(LENGTH_EXTRA[s - 257])
+            d = symbol(dist)
+            if d > 29:
+                raise ValueError("corrupt zlib stream: bad distance symbol")
+            d = DIST_BASE[d] + bits(DIST_EXTRA[d])
+            if d > len(out):
+                raise ValueError("corrupt zlib stream: distance beyond the start")
+            for _ in range(n):
+                out.append(out[-d])
+    end = (pos + 7) // 8
+    if len(blob) - end != 4:
+        raise ValueError("corrupt zlib stream: wrong length after the last block")
+    if blob[end:] != zlib.adler32(out).to_bytes(4, "big"):
+        raise ValueError("corrupt zlib stream: Adler-32 mismatch")
+    return bytes(out)
+
+
+def inflate_source() -> str:
+    """The source text of ``inflate`` with its tables: the decoder a reader would have to ship."""
+    import inspect
+
+    src = inspect.getsource(inspect.getmodule(inflate))
+    start = src.index("LENGTH_BASE = ")
+    return src[start : src.index("\n\ndef inflate_source")] + "\n"

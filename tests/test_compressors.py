@@ -128,3 +128,24 @@ def test_lzma_small_dictionary_has_the_preset_length():
     for data in [b"", b"x", TEXT, os.urandom(3000), TEXT * 30]:
         full = lzma.compress(data, format=lzma.FORMAT_XZ, preset=9 | lzma.PRESET_EXTREME)
         assert compressors.size_bits(data, "lzma") == 8 * len(full)
+
+
+@pytest.mark.parametrize("data", SAMPLES + [os.urandom(70_000), TEXT * 40], ids=range(7))
+def test_inflate_decodes_zlib(data):
+    import zlib
+
+    assert compressors.inflate(compressors.compress(data, "zlib")) == data
+    assert compressors.inflate(zlib.compress(data, 1)) == data  # fixed and stored blocks too
+    assert compressors.inflate(zlib.compress(data, 0)) == data
+
+
+def test_inflate_rejects_corrupt_input():
+    blob = compressors.compress(TEXT, "zlib")
+    for bad in [b"", blob[:3], blob[:-1], blob + b"x", b"\x00\x00" + blob[2:]]:
+        with pytest.raises(ValueError):
+            compressors.inflate(bad)
+    flipped = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(ValueError, match="Adler"):
+        compressors.inflate(flipped)
+    src = compressors.inflate_source()
+    assert src.startswith("LENGTH_BASE") and "def inflate(" in src and "inflate_source" not in src
