@@ -1,0 +1,264 @@
+"""Conditional description length with real compressors: the chain rule, NCD, classifiers (ch. 4).
+
+A compressor ``C`` (``lib.compressors``) gives three computable stand-ins for the conditional
+Kolmogorov complexity ``K(y | x)``:
+
+- by concatenation, ``C(y | x) = C(x∘y) − C(x)``: what ``y`` costs once ``x`` has been seen;
+- by a dictionary, ``C_dict(y | x)``: zstd compresses ``y`` with ``x`` as a raw-content
+  dictionary, a decoder that may *probe* ``x`` anywhere (``x`` itself is never sent);
+- by a prequential model (``lib.prequential``): the code length of ``y`` after the model has
+  read (and trained on) ``x``.
+
+With them this module measures the chain rule ``C(x, y) ≈ C(x) + C(y | x)`` and the symmetry of
+information ``C(x) + C(y | x) ≈ C(y) + C(x | y)``, the normalized compression distance
+``NCD`` of Cilibrasi & Vitányi (2005), and two compression classifiers: k-nearest neighbours
+under NCD (the "gzip classifier" of Jiang et al. 2023), with tie-breaking that never peeks at the
+answer, and the class-conditional code length ``C(D_c∘x) − C(D_c)``. A small labelled text task
+(paragraphs of the Python documentation by topic) is built here too.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+import zstandard
+
+from lib import compressors, integer_codes
+
+__all__ = [
+    "conditional_bits",
+    "pair_bits",
+    "chain_rule_row",
+    "ncd",
+    "ncd_matrix",
+    "knn_predict",
+    "ClassCode",
+    "class_conditional_bits",
+    "documentation_sections",
+    "topic_chunks",
+    "substitution_cipher",
+]
+
+METHODS = ("concat", "dictionary")
+
+
+# ---------------------------------------------------------------- conditional code lengths
+def conditional_bits(y: bytes, x: bytes, name: str = "zstd", method: str = "concat") -> int:
+    """``C(y | x)`` in bits: ``C(x∘y) − C(x)`` (``concat``) or zstd with ``x`` as dictionary.
+
+    ``method="dictionary"`` is zstd's: ``y`` compressed by a coder that may copy from ``x``; the
+    ``name`` argument must then be ``"zstd"``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "dictionary":
+        if name != "zstd":
+            raise ValueError(f"method='dictionary' needs name='zstd', got {name!r}")
+        return compressors.dictionary_bits(y, x)
+    return compressors.concat_conditional_bits(y, x, name)
+
+
+def pair_bits(x: bytes, y: bytes, name: str) -> int:
+    """``C(⟨x, y⟩)``: a code for the *pair*, ``delta(|x| + 1)∘x∘y`` compressed.
+
+    ``x∘y`` alone does not say where ``x`` ends; the Elias-delta prefix does, at a cost of
+    ``log2 |x| + O(log log |x|)`` bits before compression: the O(log n) of the chain rule.
+    """
+    x, y = compressors.as_bytes(x, "x"), compressors.as_bytes(y, "y")
+    prefix = integer_codes.to_bytes(integer_codes.delta(len(x) + 1))
+    return compressors.size_bits(prefix + x + y, name)
+
+
+def chain_rule_row(x: bytes, y: bytes, name: str) -> dict:
+    """All the terms of the chain rule and of symmetry of information for one compressor.
+
+    Returns bits: ``C(x)``, ``C(y)``, ``C(x∘y)``, ``C(y∘x)``, ``C(y|x) = C(x∘y) − C(x)``,
+    ``C(x|y) = C(y∘x) − C(y)``, the *symmetry gap* ``[C(x) + C(y|x)] − [C(y) + C(x|y)]``
+    ``= C(x∘y) − C(y∘x)``, the *information found* ``I = C(x) + C(y) − C(x∘y)``, and the
+    *delimiting cost* ``C(⟨x, y⟩) − C(x∘y)`` of saying where ``x`` ends.
+    """
+    cx, cy = compressors.size_bits(x, name), compressors.size_bits(y, name)
+    cxy, cyx = compressors.size_bits(x + y, name), compressors.size_bits(y + x, name)
+    return {
+        "compressor": name,
+        "C(x)": cx,
+        "C(y)": cy,
+        "C(x∘y)": cxy,
+        "C(y∘x)": cyx,
+        "C(y|x)": cxy - cx,
+        "C(x|y)": cyx - cy,
+        "symmetry gap": cxy - cyx,
+        "information found": cx + cy - cxy,
+        "delimiting cost": pair_bits(x, y, name) - cxy,
+    }
+
+
+# ---------------------------------------------------------------- normalized compression distance
+def ncd(x: bytes, y: bytes, name: str = "zlib") -> float:
+    """``NCD(x, y) = (C(x∘y) − min(C(x), C(y))) / max(C(x), C(y))`` (Cilibrasi & Vitányi 2005).
+
+    About 0 for identical strings, about 1 for unrelated ones (slightly more with real compressors).
+    """
+    cx, cy = compressors.size_bits(x, name), compressors.size_bits(y, name)
+    return (compressors.size_bits(x + y, name) - min(cx, cy)) / max(cx, cy)
+
+
+def ncd_matrix(queries, references, name: str = "zlib") -> np.ndarray:
+    """``D[i, j] = NCD(queries[i], references[j])``, with each ``C(·)`` of a single string once."""
+    queries, references = list(queries), list(references)
+    if not queries or not references:
+        raise ValueError("queries and references must be non-empty")
+    cq = np.array([compressors.size_bits(q, name) for q in queries], dtype=float)
+    cr = np.array([compressors.size_bits(r, name) for r in references], dtype=float)
+    joint = np.array(
+        [[compressors.size_bits(q + r, name) for r in references] for q in queries], dtype=float
+    )
+    return (joint - np.minimum.outer(cq, cr)) / np.maximum.outer(cq, cr)
+
+
+TIES = ("random", "nearest", "optimistic")
+
+
+def knn_predict(distances, labels, k: int, ties: str = "random", rng=None, truth=None):
+    """k-nearest-neighbour vote on a distance matrix (rows: queries, columns: references).
+
+    ``ties`` says what happens when several classes share the largest vote:
+
+    - ``"random"``: pick one of them uniformly (with ``rng``, a ``numpy.random.Generator``);
+    - ``"nearest"``: pick the tied class of the nearest neighbour among the ``k``;
+    - ``"optimistic"``: pick the true class whenever it is among the tied ones. This peeks at the
+      answer (``truth`` must be given). It is what the code released with Jiang et al. (2023) did
+      for ``k = 2``, as Schutte (2023) found; kept here only to measure how much it inflates.
+    """
+    d = np.asarray(distances, dtype=float)
+    labels = np.asarray(labels)
+    if d.ndim != 2 or d.shape[1] != len(labels):
+        raise ValueError(f"distances must be (queries × {len(labels)} references), got {d.shape}")
+    if not isinstance(k, int) or not 1 <= k <= d.shape[1]:
+        raise ValueError(f"k must be an int in 1..{d.shape[1]}, got {k!r}")
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    if ties == "optimistic" and (truth is None or len(truth) != len(d)):
+        raise ValueError("ties='optimistic' needs truth: the true label of every query")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+    out = np.empty(len(d), dtype=labels.dtype)
+    for i, row in enumerate(nearest):
+        votes = labels[row]
+        classes, counts = np.unique(votes, return_counts=True)
+        tied = classes[counts == counts.max()]
+        if len(tied) == 1:
+            out[i] = tied[0]
+        elif ties == "random":
+            out[i] = rng.choice(tied)
+        elif ties == "nearest":
+            out[i] = next(v for v in votes if v in tied)  # votes are ordered nearest first
+        else:
+            out[i] = truth[i] if truth[i] in tied else tied[0]
+    return out
+
+
+# ---------------------------------------------------------------- class-conditional code length
+class ClassCode:
+    """``x ↦ C(D∘x) − C(D)``: the cost of ``x`` after a whole dataset ``D``, for one compressor.
+
+    ``zlib`` compresses ``D`` once and reuses the compressor state for every ``x`` (exactly
+    ``C(D∘x)``, since DEFLATE is deterministic), but it can only see the last 32 KiB of ``D``.
+    ``zstd`` uses ``D`` as a raw-content dictionary (``C_dict(x | D)``; the whole of ``D`` is
+    visible up to zstd's window). ``lzma`` and the others recompress ``D∘x`` each time.
+    """
+
+    def __init__(self, dataset: bytes, name: str = "zstd"):
+        self.dataset, self.name = compressors.as_bytes(dataset, "dataset"), name
+        compressors.check_name(name)
+        if name == "zlib":
+            self._state = zlib.compressobj(compressors.ZLIB_LEVEL)
+            self._head = len(self._state.compress(self.dataset))
+            self.base = 8 * (self._head + len(self._state.copy().flush()))
+        elif name == "zstd":
+            d = compressors.zstd_dictionary(self.dataset)
+            self._zstd = zstandard.ZstdCompressor(level=19, dict_data=d)
+            self.base = 0
+        else:
+            self.base = compressors.size_bits(self.dataset, name)
+
+    def bits(self, x: bytes) -> int:
+        """``C(D∘x) − C(D)`` (``zstd``: ``C_dict(x | D)``) in bits."""
+        x = compressors.as_bytes(x, "x")
+        if self.name == "zlib":
+            state = self._state.copy()
+            return 8 * (self._head + len(state.compress(x)) + len(state.flush())) - self.base
+        if self.name == "zstd":
+            return 8 * len(self._zstd.compress(x))
+        return compressors.size_bits(self.dataset + x, self.name) - self.base
+
+
+def class_conditional_bits(queries, datasets: dict, name: str = "zstd") -> tuple[list, np.ndarray]:
+    """``B[i, c] = C(D_c∘x_i) − C(D_c)`` for every query and class; returns ``(classes, B)``.
+
+    Classify by ``classes[B.argmin(1)]``: the class whose data makes ``x`` cheapest.
+    """
+    if not datasets:
+        raise ValueError("datasets must map at least one class to its bytes")
+    classes = list(datasets)
+    codes = [ClassCode(datasets[c], name) for c in classes]
+    return classes, np.array([[code.bits(q) for code in codes] for q in queries], dtype=float)
+
+
+# ---------------------------------------------------------------- a labelled text task
+_HEADER = re.compile(r"^(\S[^\n]*)\n(\*+)\n", re.M)
+
+
+def documentation_sections(text: str) -> list[tuple[str, str]]:
+    """Split ``lib.data.text()`` into ``(title, body)`` sections at its underlined headers."""
+    heads = [m for m in _HEADER.finditer(text) if len(m.group(2)) == len(m.group(1))]
+    if not heads:
+        raise ValueError("text has no 'Title' lines underlined with '*'")
+    ends = [m.start() for m in heads[1:]] + [len(text)]
+    return [(m.group(1), text[m.end() : e].strip()) for m, e in zip(heads, ends, strict=True)]
+
+
+def topic_chunks(text: str, n_topics: int = 6, chunk_bytes: int = 400):
+    """A labelled text task: chunks of paragraphs, labelled by the documentation topic of origin.
+
+    Paragraphs (blank-line separated) that occur more than once anywhere in ``text`` are dropped
+    (several topics quote each other), so no chunk has an exact copy elsewhere. The ``n_topics``
+    largest remaining sections are the classes; consecutive paragraphs are merged into chunks of
+    about ``chunk_bytes`` bytes. Returns ``(chunks: list[bytes], labels: np.ndarray, titles)``.
+    """
+    if not isinstance(n_topics, int) or n_topics < 2:
+        raise ValueError(f"n_topics must be an int ≥ 2, got {n_topics!r}")
+    if not isinstance(chunk_bytes, int) or chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes must be a positive int, got {chunk_bytes!r}")
+    sections = [
+        (t, [p for p in body.split("\n\n") if p.strip()])
+        for t, body in documentation_sections(text)
+    ]
+    seen: dict[str, int] = {}
+    for _, paragraphs in sections:
+        for p in paragraphs:
+            seen[p.strip()] = seen.get(p.strip(), 0) + 1
+    unique = [(t, [p for p in ps if seen[p.strip()] == 1]) for t, ps in sections]
+    unique.sort(key=lambda tp: -sum(len(p) for p in tp[1]))
+    chunks, labels, titles = [], [], []
+    for label, (title, paragraphs) in enumerate(unique[:n_topics]):
+        titles.append(title)
+        current = ""
+        for p in paragraphs:
+            current = f"{current}\n\n{p}" if current else p
+            if len(current.encode()) >= chunk_bytes:
+                chunks.append(current.encode())
+                labels.append(label)
+                current = ""
+    return chunks, np.array(labels), titles
+
+
+def substitution_cipher(s: bytes, seed: int = 0) -> bytes:
+    """``s`` with its letters permuted by a random key (upper and lower case alike)."""
+    s = compressors.as_bytes(s, "s")
+    rng = np.random.default_rng(seed)
+    lower = bytes(range(ord("a"), ord("z") + 1))
+    key = bytes(rng.permutation(list(lower)).tolist())
+    return s.translate(bytes.maketrans(lower + lower.upper(), key + key.upper()))

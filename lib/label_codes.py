@@ -1,0 +1,244 @@
+"""Supervised data as compression: code lengths of the labels ``Y`` given the inputs ``X`` (ch. 4).
+
+Sender and receiver both have the inputs ``x_1..x_n``; the sender transmits the labels. Every code
+here is *prequential*: label ``y_t`` is coded with a distribution ``p_t(· | x_t)`` computed from
+``(x_1, y_1) .. (x_{t−1}, y_{t−1})`` and the inputs only, so the receiver can rebuild ``p_t`` and
+decode. The code length is ``L(Y | X) = Σ_t −log2 p_t(y_t | x_t)`` bits (arithmetic coding gets
+within a few bits of it: ``lib.coding``). Functions return the per-example terms, shape ``(n,)``.
+
+- ``uniform_bits``: ``log2 K`` per label, ``X`` ignored.
+- ``adaptive_bits``: the Krichevsky–Trofimov frequency code, ``X`` ignored, ``≈ n·H(Y)``.
+- ``knn_bits``: a smoothed vote of the ``k`` nearest earlier inputs.
+- ``logistic_bits``: softmax regression refit on all earlier examples at doubling block boundaries.
+- ``cluster_bits``: a KT code per cluster of an unsupervised clustering of ``X``.
+
+A representation fit on the inputs alone (``pca``, ``kmeans``) costs nothing in ``L(Y | X)``: the
+receiver has ``X`` and can fit it too. That is unsupervised pretraining in the compression view.
+Kernels are torch and run on ``lib.runtime.device()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+
+from lib import runtime
+
+__all__ = [
+    "uniform_bits",
+    "adaptive_bits",
+    "knn_bits",
+    "doubling_blocks",
+    "logistic_bits",
+    "pca",
+    "kmeans",
+    "rbf_features",
+    "cluster_bits",
+]
+
+
+def _check_labels(labels, n_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError("labels must be a 1-d array of ints")
+    if not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int ≥ 2, got {n_classes!r}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    return labels.astype(np.int64)
+
+
+def _check_features(features, n: int) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float32, device=runtime.device())
+    if x.ndim != 2 or x.shape[0] != n:
+        raise ValueError(f"features must be an (n × d) array with n = {n}, got {tuple(x.shape)}")
+    return x
+
+
+@contextlib.contextmanager
+def _one_thread_on_cpu(device: torch.device):
+    """Small matrices run faster on one CPU thread than on several competing ones."""
+    old = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+# ---------------------------------------------------------------- codes that ignore X
+def uniform_bits(labels, n_classes: int) -> np.ndarray:
+    """``log2 K`` bits for every label."""
+    labels = _check_labels(labels, n_classes)
+    return np.full(len(labels), math.log2(n_classes))
+
+
+def adaptive_bits(labels, n_classes: int, alpha: float = 0.5) -> np.ndarray:
+    """``−log2 (n_{<t}(y_t) + α) / (t − 1 + Kα)``: the adaptive frequency (KT for α = ½) code."""
+    labels = _check_labels(labels, n_classes)
+    counts = np.zeros(n_classes)
+    out = np.empty(len(labels))
+    for t, y in enumerate(labels):
+        out[t] = -math.log2((counts[y] + alpha) / (t + n_classes * alpha))
+        counts[y] += 1
+    return out
+
+
+# ---------------------------------------------------------------- codes that read X
+def knn_bits(
+    features, labels, n_classes: int, k: int = 5, alpha: float = 0.5, chunk: int = 1024
+) -> np.ndarray:
+    """``p_t(y | x_t) = (#{y among the k nearest of x_1..x_{t−1}} + α) / (min(k, t−1) + Kα)``.
+
+    Euclidean distances, computed in chunks of ``chunk`` rows on the device.
+    """
+    labels = _check_labels(labels, n_classes)
+    x = _check_features(features, len(labels))
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    y = torch.as_tensor(labels, device=x.device)
+    out = torch.empty(len(labels), dtype=torch.float64, device=x.device)
+    for a in range(0, len(labels), chunk):
+        b = min(a + chunk, len(labels))
+        d = torch.cdist(x[a:b], x[:b])
+        rows = torch.arange(a, b, device=x.device)
+        d[torch.arange(b, device=x.device)[None, :] >= rows[:, None]] = float(
+            "inf"
+        )  # only the past
+        kk = min(k, b)
+        dist, idx = d.topk(kk, dim=1, largest=False)
+        valid = torch.isfinite(dist).double()
+        votes = torch.zeros(b - a, n_classes, dtype=torch.float64, device=x.device)
+        votes.scatter_add_(1, y[idx], valid)
+        p = (votes + alpha) / (valid.sum(1, keepdim=True) + n_classes * alpha)
+        out[a:b] = -torch.log2(p.gather(1, y[a:b, None]).squeeze(1))
+    return out.cpu().numpy()
+
+
+def doubling_blocks(n: int, first: int = 16) -> list[int]:
+    """Block boundaries ``0, first, 2·first, 4·first, …, n`` of a prequential schedule."""
+    if not isinstance(n, int) or n < 1 or not isinstance(first, int) or first < 1:
+        raise ValueError(f"n and first must be positive ints, got n={n!r}, first={first!r}")
+    edges = [0]
+    while edges[-1] < n:
+        edges.append(min(n, max(first, 2 * edges[-1])))
+    return edges
+
+
+def fit_softmax_regression(
+    x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, steps: int = 100
+) -> torch.nn.Linear:
+    """Minimize ``mean CE(Wx + b, y) + l2·|W|²`` by L-BFGS (deterministic; a convex problem)."""
+    model = torch.nn.Linear(x.shape[1], n_classes).to(x.device)
+    torch.nn.init.zeros_(model.weight)
+    torch.nn.init.zeros_(model.bias)
+    opt = torch.optim.LBFGS(model.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y) + l2 * model.weight.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return model
+
+
+def logistic_bits(
+    features,
+    labels,
+    n_classes: int,
+    l2: float = 1e-3,
+    first: int = 16,
+    epsilon: float = 0.01,
+    steps: int = 100,
+) -> np.ndarray:
+    """Prequential softmax regression: block ``[a, b)`` is coded by the model fit on ``[0, a)``.
+
+    Blocks double (``doubling_blocks``); the first block is coded uniformly. The model's
+    distribution is mixed with the uniform one, ``(1 − ε)·p + ε/K``, so a confident mistake costs
+    at most ``log2(K/ε)`` bits. Features are standardized with statistics of ``X`` (all inputs,
+    known to the receiver).
+    """
+    labels = _check_labels(labels, n_classes)
+    x = _check_features(features, len(labels))
+    if not 0 < epsilon <= 1:
+        raise ValueError(f"epsilon must be in (0, 1], got {epsilon!r}")
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    y = torch.as_tensor(labels, device=x.device)
+    edges = doubling_blocks(len(labels), first)
+    out = np.empty(len(labels))
+    out[: edges[1]] = math.log2(n_classes)
+    for a, b in zip(edges[1:-1], edges[2:], strict=True):
+        with torch.enable_grad(), _one_thread_on_cpu(x.device):
+            model = fit_softmax_regression(x[:a], y[:a], n_classes, l2, steps)
+        with torch.no_grad():
+            p = torch.softmax(model(x[a:b]), dim=1).double()
+            p = (1 - epsilon) * p + epsilon / n_classes
+            out[a:b] = (-torch.log2(p.gather(1, y[a:b, None]).squeeze(1))).cpu().numpy()
+    return out
+
+
+# ---------------------------------------------------------------- representations of X alone
+def pca(features, dim: int) -> np.ndarray:
+    """Project centred ``X`` onto its top ``dim`` principal directions (fit on ``X`` only)."""
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float64, device=runtime.device())
+    if x.ndim != 2 or not isinstance(dim, int) or not 1 <= dim <= min(x.shape):
+        raise ValueError(f"need a 2-d X and 1 ≤ dim ≤ {min(x.shape) if x.ndim == 2 else '?'}")
+    x = x - x.mean(0)
+    _, _, vt = torch.linalg.svd(x, full_matrices=False)
+    return (x @ vt[:dim].T).float().cpu().numpy()
+
+
+def kmeans(features, n_clusters: int, iterations: int = 50, seed: int = 0) -> np.ndarray:
+    """Lloyd's k-means on ``X`` (k-means++ start, seeded); returns each row's cluster index."""
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float32, device=runtime.device())
+    if x.ndim != 2 or not isinstance(n_clusters, int) or not 1 <= n_clusters <= len(x):
+        raise ValueError(f"need a 2-d X with at least n_clusters rows, got {n_clusters!r}")
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    centres = x[torch.randint(len(x), (1,), generator=g)]
+    for _ in range(1, n_clusters):  # k-means++: sample far points
+        d2 = torch.cdist(x, centres).min(1).values.square().cpu().double()
+        centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
+    for _ in range(iterations):
+        assign = torch.cdist(x, centres).argmin(1)
+        sums = torch.zeros_like(centres).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=n_clusters).clamp(min=1)[:, None]
+        centres = torch.where(counts > 0, sums / counts, centres)
+    return torch.cdist(x, centres).argmin(1).cpu().numpy()
+
+
+def rbf_features(features, n_centres: int, seed: int = 0) -> np.ndarray:
+    """``φ_j(x) = exp(−|x − μ_j|² / s²)`` for the ``n_centres`` k-means centres ``μ_j`` of ``X``.
+
+    ``s`` is the median distance from a point to a centre. Fit on ``X`` alone: a learned,
+    nonlinear representation that the receiver can rebuild without any label.
+    """
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float32, device=runtime.device())
+    assign = torch.as_tensor(kmeans(features, n_centres, seed=seed), device=x.device)
+    sums = torch.zeros(n_centres, x.shape[1], device=x.device).index_add_(0, assign, x)
+    centres = sums / torch.bincount(assign, minlength=n_centres).clamp(min=1)[:, None]
+    d = torch.cdist(x, centres)
+    return torch.exp(-(d / d.median()).square()).cpu().numpy()
+
+
+def cluster_bits(clusters, labels, n_classes: int, alpha: float = 0.5) -> np.ndarray:
+    """A KT label code per cluster: ``p_t(y) = (n_{<t}(c_t, y) + α) / (n_{<t}(c_t) + Kα)``.
+
+    ``clusters`` come from ``X`` alone (e.g. ``kmeans``), so the receiver knows them.
+    """
+    labels = _check_labels(labels, n_classes)
+    clusters = np.asarray(clusters)
+    if clusters.shape != labels.shape:
+        raise ValueError("clusters must have one entry per label")
+    counts: dict = {}
+    out = np.empty(len(labels))
+    for t, (c, y) in enumerate(zip(clusters.tolist(), labels, strict=True)):
+        row = counts.setdefault(c, np.zeros(n_classes))
+        out[t] = -math.log2((row[y] + alpha) / (row.sum() + n_classes * alpha))
+        row[y] += 1
+    return out

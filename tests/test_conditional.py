@@ -1,0 +1,101 @@
+"""lib.conditional: conditional code lengths, chain-rule terms, NCD, honest k-NN, classifiers."""
+
+import numpy as np
+import pytest
+
+from lib import compressors, data
+from lib import conditional as cd
+
+TEXT = data.text().encode()
+X, Y = TEXT[:6000], TEXT[6000:12000]
+
+
+def test_conditional_bits_methods():
+    assert cd.conditional_bits(Y, X, "zlib") == compressors.concat_conditional_bits(Y, X, "zlib")
+    assert cd.conditional_bits(Y, X, "zstd", "dictionary") == compressors.dictionary_bits(Y, X)
+    # a copy of x costs almost nothing given x, far less than alone
+    assert cd.conditional_bits(X, X, "zstd", "dictionary") < 0.05 * compressors.size_bits(X, "zstd")
+    with pytest.raises(ValueError, match="method"):
+        cd.conditional_bits(Y, X, "zlib", "magic")
+    with pytest.raises(ValueError, match="zstd"):
+        cd.conditional_bits(Y, X, "zlib", "dictionary")
+
+
+def test_chain_rule_row_is_consistent():
+    row = cd.chain_rule_row(X, Y, "zlib")
+    assert row["C(x)"] + row["C(y|x)"] == row["C(x∘y)"]
+    assert row["C(y)"] + row["C(x|y)"] == row["C(y∘x)"]
+    assert row["symmetry gap"] == row["C(x∘y)"] - row["C(y∘x)"]
+    assert row["information found"] > 0  # two parts of the same documentation share words
+    assert cd.pair_bits(X, Y, "zlib") == row["C(x∘y)"] + row["delimiting cost"]
+
+
+def test_ncd_properties():
+    assert cd.ncd(X, X, "zlib") < 0.1
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    assert cd.ncd(X[:3000], noise, "zlib") > 0.9
+    m = cd.ncd_matrix([X[:500], Y[:500]], [X[:500], Y[:500], noise[:500]], "zlib")
+    assert m.shape == (2, 3)
+    assert m[0, 0] == pytest.approx(cd.ncd(X[:500], X[:500], "zlib"))
+    assert m[0, 0] < m[0, 2] and m[1, 1] < m[1, 2]
+    with pytest.raises(ValueError):
+        cd.ncd_matrix([], [X], "zlib")
+
+
+def test_knn_tie_breaking():
+    labels = np.array([0, 1, 2])
+    d = np.array([[0.1, 0.2, 0.9], [0.3, 0.2, 0.9]])  # k=2: one vote each for 0 and 1: a tie
+    assert list(cd.knn_predict(d, labels, 2, "nearest")) == [0, 1]
+    assert list(cd.knn_predict(d, labels, 2, "optimistic", truth=[1, 0])) == [1, 0]
+    picks = {
+        tuple(cd.knn_predict(d, labels, 2, "random", rng=np.random.default_rng(s)))
+        for s in range(30)
+    }
+    assert len(picks) > 1 and all(set(p) <= {0, 1} for p in picks)
+    assert list(cd.knn_predict(d, labels, 1)) == [0, 1]
+    with pytest.raises(ValueError, match="truth"):
+        cd.knn_predict(d, labels, 2, "optimistic")
+    with pytest.raises(ValueError, match="k must"):
+        cd.knn_predict(d, labels, 4)
+    with pytest.raises(ValueError, match="ties"):
+        cd.knn_predict(d, labels, 2, "oracle")
+
+
+@pytest.mark.parametrize("name", ["zlib", "zstd", "bz2"])
+def test_class_code_matches_the_definition(name):
+    code = cd.ClassCode(X, name)
+    for y in (Y[:300], b"", X[100:400]):
+        if name == "zstd":
+            assert code.bits(y) == compressors.dictionary_bits(y, X)
+        else:
+            assert code.bits(y) == compressors.concat_conditional_bits(y, X, name)
+
+
+def test_class_conditional_classifier():
+    datasets = {"docs": TEXT[:20000], "noise": np.random.default_rng(1).bytes(20000)}
+    classes, bits = cd.class_conditional_bits([TEXT[30000:30400], TEXT[40000:40400]], datasets)
+    assert classes == ["docs", "noise"] and bits.shape == (2, 2)
+    assert (bits.argmin(1) == 0).all()
+    with pytest.raises(ValueError):
+        cd.class_conditional_bits([X], {})
+
+
+def test_topic_chunks_is_a_clean_task():
+    chunks, labels, titles = cd.topic_chunks(data.text(), n_topics=4, chunk_bytes=300)
+    assert len(chunks) == len(labels) and set(labels.tolist()) == set(range(4))
+    assert len(titles) == 4 and len(set(chunks)) == len(chunks)
+    assert all(len(c) >= 300 for c in chunks[:-1] if c)
+    with pytest.raises(ValueError, match="n_topics"):
+        cd.topic_chunks(data.text(), n_topics=1)
+    with pytest.raises(ValueError):
+        cd.documentation_sections("no headers here")
+
+
+def test_substitution_cipher():
+    s = b"Hello, World! abc xyz"
+    c = cd.substitution_cipher(s, seed=3)
+    assert len(c) == len(s) and c != s
+    assert c[5:7] == b", " and c[12] == ord("!")
+    assert cd.substitution_cipher(s, seed=3) == c
+    assert c.lower() == cd.substitution_cipher(s.lower(), seed=3)
