@@ -104,3 +104,12 @@ def test_head_stops_at_the_settings_cell():
     assert [c["source"] for c in colab_check.head(nb)["cells"]][-1] == "cfg = runtime.settings(...)"
     nb = {"cells": [code("a"), code("b"), code("c"), code("d")]}
     assert len(colab_check.head(nb)["cells"]) == 3
+
+
+def test_the_benchmarks_page_fetches_this_repository():
+    path = ROOT / "chapters" / "benchmarks.ipynb"
+    if not path.exists():
+        pytest.skip("no benchmarks page")
+    setup = notebooks.first_code_cell(json.loads(path.read_text()))
+    assert notebooks.repository_url() in "".join(setup["source"])
+    assert "remove-cell" in setup["metadata"].get("tags", [])
