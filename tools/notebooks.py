@@ -44,13 +44,28 @@ def first_code_cell(nb: dict) -> dict | None:
 
 
 def stamp(nb: dict) -> dict:
-    """Make the first code cell of ``nb`` the canonical setup cell, tagged ``remove-cell``."""
+    """Make the first code cell of ``nb`` the canonical setup cell, tagged ``remove-cell``.
+
+    The template's placeholder (a first code cell tagged ``remove-cell`` that mentions the setup
+    cell) is replaced in place; otherwise a new cell is inserted at the top. The cell gets an
+    ``id`` where the notebook format asks for one (nbformat 4.5)."""
     cell = first_code_cell(nb)
     if cell is None or "BOOK_REPO" not in "".join(cell["source"]):
-        cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
-        nb["cells"].insert(0, cell)
+        placeholder = (
+            cell is not None
+            and "remove-cell" in cell.get("metadata", {}).get("tags", [])
+            and "setup cell" in "".join(cell["source"])
+        )
+        if not placeholder:
+            cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+            nb["cells"].insert(0, cell)
     cell["source"] = setup_cell_source()
-    cell["metadata"]["tags"] = ["remove-cell"]
+    cell.setdefault("metadata", {})["tags"] = ["remove-cell"]
+    if (nb.get("nbformat", 0), nb.get("nbformat_minor", 0)) >= (4, 5) and "id" not in cell:
+        ids = {c.get("id") for c in nb["cells"]}
+        cell["id"] = next(
+            f"book-setup{i or ''}" for i in range(len(ids) + 1) if f"book-setup{i or ''}" not in ids
+        )
     return nb
 
 
