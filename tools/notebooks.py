@@ -30,19 +30,27 @@ def setup_cell_source() -> str:
     On Colab it installs ``lib`` from the repository, and ``myst-nb`` for ``glue`` (the chapters
     import it; Colab does not have it), keeping Colab's own torch (``tools/colab_check.py`` tests
     exactly that in a fresh environment)."""
-    return f'''# Setup (hidden in the book). On Colab: install the book's `lib` from its repository, and
-# myst-nb (for `glue`), keeping Colab's own torch. Anywhere else `lib` is already installed and
-# this does nothing.
-import importlib
-import importlib.util
-import os
-import subprocess
-import sys
-
-if ("google.colab" in sys.modules or os.environ.get("BOOK_FORCE_COLAB")) and importlib.util.find_spec("lib") is None:
-    BOOK_REPO = os.environ.get("BOOK_REPO", "{repository_url()}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{{BOOK_REPO}}@main", "myst-nb"], check=True)
-    importlib.invalidate_caches()'''
+    on_colab = '("google.colab" in sys.modules or os.environ.get("BOOK_FORCE_COLAB"))'
+    pip = '[sys.executable, "-m", "pip", "install", "-q", f"git+{BOOK_REPO}@main", "myst-nb"]'
+    return "\n".join(
+        [
+            "# Setup (hidden in the book). On Colab: install the book's `lib` from its repository, "
+            "and",
+            "# myst-nb (for `glue`), keeping Colab's own torch. Anywhere else `lib` is already "
+            "installed and",
+            "# this does nothing.",
+            "import importlib",
+            "import importlib.util",
+            "import os",
+            "import subprocess",
+            "import sys",
+            "",
+            f'if {on_colab} and importlib.util.find_spec("lib") is None:',
+            f'    BOOK_REPO = os.environ.get("BOOK_REPO", "{repository_url()}")',
+            f"    subprocess.run({pip}, check=True)",
+            "    importlib.invalidate_caches()",
+        ]
+    )
 
 
 def chapter_paths() -> list[Path]:
