@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import images
+from lib.models import GPT, GPTConfig
+
+
+@given(st.integers(2, 32), st.lists(st.integers(0, 255), min_size=1, max_size=50))
+@settings(max_examples=50, deadline=None)
+def test_quantize_round_trip(levels, values):
+    x = torch.tensor(values, dtype=torch.float64)
+    q = images.quantize(x, levels, 255.0)
+    assert q.min() >= 0 and q.max() < levels
+    back = images.dequantize(q, levels, 255.0)
+    assert torch.equal(images.quantize(back, levels, 255.0), q)  # symbols survive the round trip
+    assert (back - x).abs().max() <= 255.0 / levels / 2 + 1e-9  # a value moves at most half a bin
+
+
+def test_quantize_is_monotone_and_uses_every_level():
+    q = images.quantize(torch.arange(17), 4, 16.0)
+    assert torch.all(q[1:] >= q[:-1]) and set(q.tolist()) == {0, 1, 2, 3}
+
+
+def test_placed_digits_shapes_determinism_and_labels():
+    digits = np.zeros((3, 8, 8), np.uint8)
+    for k in range(3):
+        digits[k, 2, 1 : k + 3] = 16  # digit k: a bright stroke of k + 2 pixels
+    labels = np.array([5, 6, 7])
+    x, y = images.placed_digits(
+        digits, labels, 200, canvas=12, levels=4, generator=torch.Generator().manual_seed(3)
+    )
+    x2, y2 = images.placed_digits(
+        digits, labels, 200, canvas=12, levels=4, generator=torch.Generator().manual_seed(3)
+    )
+    assert x.shape == (200, 12, 12) and y.shape == (200,)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert x.min() >= 0 and x.max() == 3 and set(y.tolist()) == {5, 6, 7}
+    for img, label in zip(x, y, strict=True):
+        ink = img.nonzero()
+        assert len(ink) == label - 5 + 2  # the stroke's length names the digit: labels match
+        assert 2 <= ink[0, 0] <= 2 + 4 and 1 <= ink[0, 1] <= 1 + 4  # offset in 0..canvas-8
+    offsets = {tuple(img.nonzero()[0].tolist()) for img in x}
+    assert len(offsets) > 10  # the digits really move around
+
+
+def test_kmeans_palette_finds_toy_colours():
+    centres = torch.tensor([[0.0, 0, 0], [255, 0, 0], [0, 0, 255], [255, 255, 255]])
+    g = torch.Generator().manual_seed(0)
+    pixels = centres.repeat_interleave(100, 0) + torch.randn(400, 3, generator=g)
+    palette = images.kmeans_palette(pixels, 4, generator=torch.Generator().manual_seed(1))
+    assert torch.cdist(centres, palette).min(dim=1).values.max() < 1.0
+    symbols = images.to_palette(pixels.view(20, 20, 3), palette)
+    assert symbols.shape == (20, 20)
+    back = images.from_palette(symbols, palette).view(400, 3)
+    assert (back - pixels).abs().max() < 5.0
+
+
+def test_losses_samples_and_training():
+    torch.manual_seed(0)
+    x = torch.randint(0, 3, (8, 6))
+    ar = GPT(GPTConfig(vocab_size=4, block_size=6, n_layer=1, n_head=1, n_embd=8))
+    first = images.bits_per_dim(ar, x)
+    assert abs(first - np.log2(3)) < 0.2  # an untrained model is about uniform over 3 values
+    losses, checkpoints = images.train(
+        ar, "next", x, steps=30, batch_size=8, lr=1e-2, checkpoint_every=10
+    )
+    assert [s for s, _ in checkpoints] == [0, 10, 20, 30]
+    assert images.bits_per_dim(ar, x) < first
+    assert images.bits_per_dim(checkpoints[0][1], x) == pytest.approx(first)
+    out = images.complete(ar, x[:2, :3], 6, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 6) and torch.equal(out[:, :3], x[:2, :3]) and out.max() < 3
+    assert images.sample(ar, 3, 6, device=torch.device("cpu")).shape == (3, 6)
+    bert = GPT(GPTConfig(vocab_size=3, block_size=6, n_layer=1, n_head=1, n_embd=8, causal=False))
+    losses, _ = images.train(bert, "masked", x, steps=5, batch_size=8, mask_rate=0.5)
+    assert len(losses) == 5 and all(np.isfinite(losses))
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="levels"):
+        images.quantize(torch.ones(2), 1, 1.0)
+    with pytest.raises(ValueError, match="x must lie"):
+        images.quantize(torch.tensor([2.0]), 4, 1.0)
+    with pytest.raises(ValueError, match="q must lie"):
+        images.dequantize(torch.tensor([4]), 4, 1.0)
+    with pytest.raises(ValueError, match="k must be"):
+        images.kmeans_palette(torch.zeros(3, 3), 5)
+    with pytest.raises(ValueError, match="pixels"):
+        images.kmeans_palette(torch.zeros(3, 2), 1)
+    with pytest.raises(ValueError, match="canvas"):
+        images.placed_digits(np.zeros((1, 8, 8)), [0], 1, canvas=6)
+    with pytest.raises(ValueError, match="rate"):
+        images.mask_pixels(torch.zeros(2, 2, dtype=torch.long), 3, rate=1.5)
+    ar = GPT(GPTConfig(vocab_size=4, block_size=6, n_layer=1, n_head=1, n_embd=8))
+    bert = GPT(GPTConfig(vocab_size=3, block_size=6, n_layer=1, n_head=1, n_embd=8, causal=False))
+    x = torch.zeros(2, 6, dtype=torch.long)
+    with pytest.raises(ValueError, match="objective"):
+        images.train(ar, "guess", x, 1, 1)
+    with pytest.raises(ValueError, match="causal"):
+        images.train(bert, "next", x, 1, 1)
+    with pytest.raises(ValueError, match="bidirectional"):
+        images.train(ar, "masked", x, 1, 1)
+    with pytest.raises(ValueError, match="block_size"):
+        images.complete(ar, x, 7)
