@@ -78,9 +78,9 @@ class PrequentialConfig:
     n_head: int = 4
     n_embd: int = 64
     lanes: int = 32  # B: parallel lanes per chunk
-    lane_length: int = 256  # L: longest lane (= the transformer's context)
+    lane_length: int = 64  # L: longest lane (= the transformer's context)
     first_lane_length: int = 16  # L_0: lanes of chunk k have min(L, L_0 * 2**k) bytes
-    train_steps: int = 8  # optimizer steps after each chunk
+    train_steps: int = 32  # optimizer steps after each chunk
     batch_size: int = 16  # windows of lane_length bytes per step
     lr: float = 3e-3
     seed: int = 0
@@ -142,11 +142,11 @@ def chunks(n: int, cfg: PrequentialConfig):
 class Learner:
     """A ``lib.models.GPT`` that predicts lanes one step at a time and trains between chunks."""
 
-    def __init__(self, cfg: PrequentialConfig):
-        self.cfg = cfg
+    def __init__(self, cfg: PrequentialConfig, device=None):
+        self.cfg, self.device = cfg, torch.device(device or "cpu")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            self.model = GPT(cfg.gpt_config())
+            self.model = GPT(cfg.gpt_config()).to(self.device)
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0
         )
@@ -157,7 +157,8 @@ class Learner:
         """Empty caches for ``batch`` lanes; the first input of every lane is BOS."""
         c = self.cfg
         shape = (c.n_layer, batch, c.n_head, c.lane_length, c.n_embd // c.n_head)
-        self.keys, self.values = torch.zeros(shape), torch.zeros(shape)
+        self.keys = torch.zeros(shape, device=self.device)
+        self.values = torch.zeros(shape, device=self.device)
         self.t = 0
 
     @torch.no_grad()
@@ -169,7 +170,7 @@ class Learner:
         """
         m, t = self.model, self.t
         B, H = inputs.shape[0], self.cfg.n_head
-        x = m.tok(inputs) + m.pos.weight[t]
+        x = m.tok(inputs.to(self.device)) + m.pos.weight[t]
         for i, block in enumerate(m.blocks):
             q, k, v = block.attn.qkv(block.ln1(x)).view(B, 3, H, -1).unbind(1)
             self.keys[i, :, :, t], self.values[i, :, :, t] = k, v
@@ -179,20 +180,21 @@ class Learner:
             x = x + block.attn.proj(y)
             x = x + block.mlp(block.ln2(x))
         self.t += 1
-        return F.softmax(m.head(m.ln_f(x))[:, :256], dim=-1)
+        return F.softmax(m.head(m.ln_f(x))[:, :256], dim=-1).cpu()
 
     # -- learning: after each complete chunk, on the bytes seen so far
     def train(self, seen: np.ndarray, chunk: int) -> None:
         """``train_steps`` AdamW steps on seeded random windows of ``seen`` (the data so far)."""
         c = self.cfg
         width = min(c.lane_length, len(seen))
-        data = torch.from_numpy(seen.astype(np.int64))
+        data = torch.from_numpy(seen.astype(np.int64)).to(self.device)
         g = torch.Generator().manual_seed(c.seed * 1_000_003 + chunk)
         self.model.train()
         for _ in range(c.train_steps):
             starts = torch.randint(0, len(seen) - width + 1, (c.batch_size,), generator=g)
-            windows = data[starts[:, None] + torch.arange(width)]
-            inputs = torch.cat([torch.full((c.batch_size, 1), BOS), windows[:, :-1]], dim=1)
+            windows = data[(starts[:, None] + torch.arange(width)).to(self.device)]
+            bos = torch.full((c.batch_size, 1), BOS, device=self.device)
+            inputs = torch.cat([bos, windows[:, :-1]], dim=1)
             loss = F.cross_entropy(self.model(inputs).reshape(-1, 257), windows.reshape(-1))
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -213,7 +215,7 @@ def _threads(n: int):
 
 
 def _run(
-    n: int, cfg: PrequentialConfig, code_step, progress: bool = False, on_chunk=None
+    n: int, cfg: PrequentialConfig, code_step, progress: bool = False, on_chunk=None, device=None
 ) -> tuple[list[int], np.ndarray]:
     """The one loop of the GPT code, shared by encoder, decoder and ``code_lengths``.
 
@@ -223,7 +225,7 @@ def _run(
     is called after each chunk (the decoder checks it there). Returns the CRC-32 fingerprints
     of the probabilities, one per chunk, and the bytes.
     """
-    learner = Learner(cfg)
+    learner = Learner(cfg, device or runtime.device())
     seen = np.zeros(n, dtype=np.uint8)
     fingerprints = []
     bar = (
@@ -275,7 +277,7 @@ def _check_cfg(cfg) -> PrequentialConfig:
 
 
 def code_lengths(
-    data: bytes, cfg: PrequentialConfig | None = None, progress: bool = False
+    data: bytes, cfg: PrequentialConfig | None = None, progress: bool = False, device=None
 ) -> np.ndarray:
     """Per-byte ideal code lengths ``-log2 p(x_t | ...)`` (bits) of the prequential code.
 
@@ -295,7 +297,7 @@ def code_lengths(
         bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
         return symbols
 
-    _run(len(x), cfg, measure, progress)
+    _run(len(x), cfg, measure, progress, device=device)
     return bits
 
 
@@ -304,8 +306,9 @@ _LEN = struct.Struct(">I")
 
 
 def _header(cfg: PrequentialConfig, n: int, fingerprints: list[int]) -> bytes:
-    changed = {k: v for k, v in dataclasses.asdict(cfg).items()
-               if v != getattr(PrequentialConfig, k)}  # only what differs from the defaults
+    changed = {
+        k: v for k, v in dataclasses.asdict(cfg).items() if v != getattr(PrequentialConfig, k)
+    }  # only what differs from the defaults
     meta = zlib.compress(json.dumps({"cfg": changed, "n": n}).encode(), 9)
     fps = b"".join(_LEN.pack(f) for f in fingerprints)
     return _LEN.pack(len(meta)) + meta + _LEN.pack(len(fingerprints)) + fps
@@ -340,6 +343,7 @@ def compress(
     cfg: PrequentialConfig | None = None,
     progress: bool = False,
     return_code_lengths: bool = False,
+    device=None,
 ):
     """The compressed file of ``data`` (a ``lib.coding`` container); optionally with the
     per-byte ideal code lengths it was coded with: ``(blob, bits)``."""
@@ -360,12 +364,12 @@ def compress(
             enc.encode(symbols, p.numpy())
             return symbols
 
-        fingerprints, _ = _run(len(x), cfg, encode, progress)
+        fingerprints, _ = _run(len(x), cfg, encode, progress, device=device)
     blob = coding.wrap(_header(cfg, len(x), fingerprints) + enc.finish(), data, KINDS[cfg.model])
     return (blob, bits) if return_code_lengths else blob
 
 
-def decompress(blob: bytes, progress: bool = False) -> bytes:
+def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
     """The original bytes of a ``compress``ed blob; ``CorruptStreamError`` if anything is off."""
     payload, length, crc, kind = coding.unwrap(blob)
     if kind not in KINDS.values():
@@ -395,13 +399,120 @@ def decompress(blob: bytes, progress: bool = False) -> bytes:
                         "the file is corrupt."
                     )
 
-            fps, x = _run(n, cfg, decode, progress, on_chunk=check)
+            fps, x = _run(n, cfg, decode, progress, on_chunk=check, device=device)
             if len(fps) != len(stored):
                 raise coding.CorruptStreamError("wrong number of chunks (corrupt file)")
         dec.finish()
         out = bytes(x)
     coding.check_original(out, length, crc)
     return out
+
+
+# ---------------------------------------------------------------- labels given inputs
+# Chapter 5, after Blier & Ollivier (2018): how many bits do the labels y_1..y_n cost when the
+# receiver already has the inputs x_1..x_n? Three codes, each a real code (no free lunch):
+#   uniform     n log2 K
+#   two-part    L(theta) + sum_t -log2 p_theta(y_t | x_t), theta trained on all data, quantized
+#               to b bits per parameter and sent first (b chosen to minimise the total)
+#   prequential sum_t -log2 p_{theta_<t}(y_t | x_t), theta_<t trained on the labels before t
+#               (in blocks); no parameters are sent.
+
+
+def _check_labelled(x, y, classes: int):
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"x must be N×D and y of length N, got {tuple(x.shape)}, {tuple(y.shape)}")
+    if len(y) and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"labels must lie in [0, {classes})")
+    return x, y
+
+
+def classifier(dim: int, classes: int, hidden: int = 0, seed: int = 0) -> torch.nn.Module:
+    """Softmax regression (``hidden=0``) or a one-hidden-layer MLP, seeded."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if hidden:
+            return torch.nn.Sequential(
+                torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, classes)
+            )
+        return torch.nn.Linear(dim, classes)
+
+
+def fit(
+    model: torch.nn.Module, x, y, steps: int = 300, lr: float = 0.05, weight_decay: float = 1e-3
+) -> torch.nn.Module:
+    """Full-batch Adam on the cross-entropy (deterministic on the CPU)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model
+
+
+@torch.no_grad()
+def label_bits(model: torch.nn.Module, x, y) -> np.ndarray:
+    """``-log2 p(y_t | x_t)`` per example (bits)."""
+    return (-F.log_softmax(model(x), dim=-1)[torch.arange(len(y)), y] / math.log(2)).numpy()
+
+
+@torch.no_grad()
+def quantized(model: torch.nn.Module, bits: int) -> tuple[torch.nn.Module, int]:
+    """A copy of ``model`` with every tensor rounded to ``2**bits`` levels on [-r, r], and the
+    description length of those parameters: ``bits`` per parameter + 32 bits per tensor for r."""
+    import copy
+
+    if not isinstance(bits, int) or not 1 <= bits <= 32:
+        raise ValueError(f"bits must be an int in [1, 32], got {bits!r}")
+    q = copy.deepcopy(model)
+    cost = 0
+    for p in q.parameters():
+        r = p.abs().max().clamp_min(1e-12)
+        step = 2 * r / (2**bits - 1)
+        p.copy_(torch.round((p + r) / step) * step - r)
+        cost += bits * p.numel() + 32
+    return q, cost
+
+
+def two_part_code(
+    x, y, classes: int, hidden: int = 0, precisions=range(2, 17), seed: int = 0, **fit_args
+) -> dict:
+    """Two-part code of the labels: train on everything, then for every precision ``b`` the
+    model bits and residual bits; ``best`` is the precision with the smallest total."""
+    x, y = _check_labelled(x, y, classes)
+    model = fit(classifier(x.shape[1], classes, hidden, seed), x, y, **fit_args)
+    rows = {}
+    for b in precisions:
+        q, cost = quantized(model, b)
+        rows[b] = (cost, float(label_bits(q, x, y).sum()))
+    best = min(rows, key=lambda b: sum(rows[b]))
+    return {
+        "by_precision": rows,
+        "best": best,
+        "model_bits": rows[best][0],
+        "data_bits": rows[best][1],
+        "total": sum(rows[best]),
+    }
+
+
+def prequential_label_code(
+    x, y, classes: int, hidden: int = 0, first: int = 16, seed: int = 0, **fit_args
+) -> np.ndarray:
+    """Per-example bits of the prequential code of the labels (block-wise, as Blier & Ollivier):
+    the first ``first`` labels uniformly, then blocks doubling in size, each coded by a model
+    trained (from scratch, same seed) on all labels before the block."""
+    x, y = _check_labelled(x, y, classes)
+    n = len(y)
+    bits = np.full(n, math.log2(classes))
+    start = min(first, n)
+    while start < n:
+        end = min(2 * start, n)
+        model = fit(classifier(x.shape[1], classes, hidden, seed), x[:start], y[:start], **fit_args)
+        bits[start:end] = label_bits(model, x[start:end], y[start:end])
+        start = end
+    return bits
 
 
 # ---------------------------------------------------------------- command line
