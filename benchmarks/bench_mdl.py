@@ -1,0 +1,182 @@
+"""Chapter 5: the prequential compressors of ``lib`` against the standard ones, and the coder.
+
+Rows (one run each, see ``benchmarks/__init__.py``):
+- bits/byte of our best compressor (prequential GPT or n-gram mixture) vs the best of
+  xz -9e, brotli -q 11 and zstd -19 on the book's text (enwik8 at full scale), goal ≤ 0.90×;
+  the same with the decoder's source code (xz-compressed) counted;
+- the arithmetic coder's overhead: real bits vs ideal bits on ≥ 1 MB;
+- the coder's throughput vs ``constriction``'s range coder on the same stream, goal ≥ 1/10.
+"""
+
+from __future__ import annotations
+
+import lzma
+import time
+from pathlib import Path
+
+import numpy as np
+
+import lib
+from lib import coding, data, prequential
+
+SETTINGS = {
+    "small": dict(
+        n_bytes=100_000,
+        coder_bytes=1 << 20,
+        speed_symbols=1 << 16,
+        gpt=dict(n_embd=64, lanes=32, batch_size=16),
+        ngram=True,
+    ),
+    "full": dict(
+        n_bytes=10_000_000,
+        coder_bytes=1 << 23,
+        speed_symbols=1 << 18,
+        gpt=dict(n_embd=256, n_layer=4, lanes=256, batch_size=64),
+        ngram=False,
+    ),
+}
+
+
+def corpus(scale: str, n: int) -> bytes:
+    return data.text().encode()[:n] if scale == "small" else data.enwik8()[:n]
+
+
+def peers(x: bytes) -> dict[str, int]:
+    import brotli
+    import zstandard
+
+    return {
+        "xz -9e": 8 * len(lzma.compress(x, preset=9 | lzma.PRESET_EXTREME)),
+        "brotli -q 11": 8 * len(brotli.compress(x, quality=11)),
+        "zstd -19": 8 * len(zstandard.ZstdCompressor(level=19).compress(x)),
+    }
+
+
+def code_bits() -> int:
+    """The decoder's source, xz-compressed, in bits."""
+    here = Path(lib.__file__).parent
+    src = b"".join(
+        (here / f).read_bytes() for f in ("prequential.py", "models.py", "coding.py", "ngram.py")
+    )
+    return 8 * len(lzma.compress(src, preset=9 | lzma.PRESET_EXTREME))
+
+
+def cpu_seconds(fn, repeats: int = 3) -> float:
+    """The best of ``repeats`` CPU times of ``fn()`` (CPU time: the machine may be shared)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def row(name, ours, peer, unit, goal=None, met=None, note=""):
+    return {
+        "name": name,
+        "ours": float(ours),
+        "peer": float(peer),
+        "unit": unit,
+        "ratio": float(ours) / float(peer),
+        "goal": goal,
+        "met": met,
+        "note": note,
+    }
+
+
+def compression_rows(scale: str) -> list[dict]:
+    s = SETTINGS[scale]
+    x = corpus(scale, s["n_bytes"])
+    ours = {
+        "prequential GPT": 8
+        * len(prequential.compress(x, prequential.PrequentialConfig(**s["gpt"])))
+    }
+    if s["ngram"]:
+        ours["n-gram mixture"] = 8 * len(
+            prequential.compress(x, prequential.PrequentialConfig(model="ngram"))
+        )
+    best_name = min(ours, key=ours.get)
+    theirs = peers(x)
+    peer_name = min(theirs, key=theirs.get)
+    n, b, p, c = len(x), ours[best_name], theirs[peer_name], code_bits()
+    detail = ", ".join(f"{k} {v / n:.3f}" for k, v in {**ours, **theirs}.items())
+    return [
+        row(
+            f"bits/byte: {best_name} vs {peer_name}",
+            b / n,
+            p / n,
+            "bits/byte",
+            "ratio <= 0.9",
+            b / p <= 0.9,
+            f"{n} bytes; {detail}",
+        ),
+        row(
+            "bits/byte with decoder source counted",
+            (b + c) / n,
+            p / n,
+            "bits/byte",
+            None,
+            None,
+            f"+{c // 8} bytes of xz-compressed lib source",
+        ),
+    ]
+
+
+def coder_rows(scale: str) -> list[dict]:
+    s = SETTINGS[scale]
+    text = corpus(scale, s["n_bytes"]) if scale == "full" else data.text().encode()
+    x = np.frombuffer((text * (s["coder_bytes"] // len(text) + 1))[: s["coder_bytes"]], np.uint8)
+    # an order-1 model estimated from the data itself: a realistic, varied set of rows
+    counts = np.ones((256, 256))
+    np.add.at(counts, (x[:-1], x[1:]), 1)
+    table = counts / counts.sum(axis=1, keepdims=True)
+    prev = np.r_[0, x[:-1]]
+    enc, ideal, block = coding.Encoder(), 0.0, 1 << 14
+    for lo in range(0, len(x), block):
+        p = table[prev[lo : lo + block]]
+        enc.encode(x[lo : lo + block], p)
+        ideal += coding.ideal_bits(x[lo : lo + block], p)
+    real = 8 * len(enc.finish())
+    rows = [
+        row(
+            "coder: real bits vs ideal bits",
+            real,
+            ideal,
+            "bits",
+            "ratio <= 1.001",
+            real / ideal <= 1.001,
+            f"{len(x)} bytes, overhead {100 * (real / ideal - 1):.4f} %",
+        )
+    ]
+
+    # throughput on the same stream: ours vs constriction's range coder
+    import constriction
+
+    m = s["speed_symbols"]
+    sym, p = x[:m], table[prev[:m]]
+
+    def ours_encode():
+        coding.encode(sym, p)
+
+    def their_encode():
+        e = constriction.stream.queue.RangeEncoder()
+        e.encode(sym.astype(np.int32), constriction.stream.model.Categorical(perfect=False), p)
+        e.get_compressed()
+
+    ours, theirs = m / cpu_seconds(ours_encode), m / cpu_seconds(their_encode)
+    rows.append(
+        row(
+            "coder throughput vs constriction",
+            ours,
+            theirs,
+            "symbols/s",
+            "ratio >= 0.1",
+            ours / theirs >= 0.1,
+            f"encode, {m} symbols over 256 bytes, CPU time",
+        )
+    )
+    return rows
+
+
+def run(scale: str) -> list[dict]:
+    return coder_rows(scale) + compression_rows(scale)
