@@ -581,10 +581,12 @@ def _error(cell: dict) -> str | None:
     return None
 
 
-def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str | None]:
+def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str | None, float]:
     """Run ``nb`` in a fresh python3 kernel in a temporary directory, going on after errors.
-    Returns the executed notebook and the grader's own failure (kernel death), if any."""
+    Returns the executed notebook, the grader's own failure (kernel death) if any, and the
+    kernel's CPU time in seconds (user + system, as of its last cell)."""
     import nbformat
+    import psutil
     from nbclient import NotebookClient
 
     nb = copy.deepcopy(nb)
@@ -606,6 +608,16 @@ def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str |
             skip_cells_with_tag="coursework-grader-skips-nothing",
             resources={"metadata": {"path": tmp}},
         )
+        cpu = [0.0]
+
+        def sample(**_) -> None:
+            try:
+                t = psutil.Process(client.km.provisioner.pid).cpu_times()
+                cpu[0] = t.user + t.system + t.children_user + t.children_system
+            except (AttributeError, psutil.Error):
+                pass
+
+        client.on_cell_executed = sample
         try:
             client.execute(env=env)
         except Exception as e:  # the kernel died (the student's code can kill it): score what ran
@@ -615,7 +627,7 @@ def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str |
         for out in cell.get("outputs", []):
             if out.get("ename") == "KeyboardInterrupt":
                 out["ename"], out["evalue"] = "Timeout", f"cell ran over {timeout:g} s"
-    return executed, failure
+    return executed, failure, round(cpu[0], 1)
 
 
 def score(chapter: Chapter, executed: dict) -> list[dict]:
@@ -654,7 +666,7 @@ def grade(
         chapter if isinstance(chapter, Path) else find_chapter(chapter, sub, Path(submission))
     )
     ch = read_chapter(solution)
-    executed, failure = execute(grading_notebook(ch, sub), timeout, scale)
+    executed, failure, cpu = execute(grading_notebook(ch, sub), timeout, scale)
     rows = score(ch, executed)
     errors = [
         {"cell": i, "error": _error(c)}
@@ -672,6 +684,7 @@ def grade(
         "grader_error": failure,
         "convention_problems": ch.problems,
         "seconds": round(time.time() - start, 1),
+        "cpu_seconds": cpu,
     }
 
 
@@ -686,7 +699,8 @@ def table(report: dict) -> str:
         notes = "; ".join(f"{c['check']}: {c['error']}" for c in r["checks"] if not c["passed"])
         lines.append(f"  {r['exercise']:<{width}}  code  {r['score']}/{r['max']:<3}  {notes[:120]}")
     total = f"{report['score']}/{report['max']}"
-    lines.append(f"  {'total':<{width}}        {total}  ({report['seconds']} s)")
+    cpu = report.get("cpu_seconds", 0)
+    lines.append(f"  {'total':<{width}}        {total}  ({report['seconds']} s, {cpu} s CPU)")
     if report["errors_in_submission"]:
         lines.append(
             f"  {len(report['errors_in_submission'])} cell(s) of the submission raised errors"
@@ -747,7 +761,8 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as e:  # not a notebook, unknown chapter: grade the others
             report = {"submission": str(path), "chapter": None, "scale": args.scale,
                       "exercises": [], "score": 0, "max": 0, "errors_in_submission": [],
-                      "grader_error": f"{type(e).__name__}: {e}", "seconds": 0}  # fmt: skip
+                      "grader_error": f"{type(e).__name__}: {e}", "seconds": 0,
+                      "cpu_seconds": 0}  # fmt: skip
         print(table(report), end="\n\n")
         target = (args.out or path.parent) / f"{path.stem}.grade.json"
         target.parent.mkdir(parents=True, exist_ok=True)
