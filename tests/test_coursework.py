@@ -341,7 +341,7 @@ def test_the_solution_scores_full_marks(graded):
     assert scores(report) == {"ch7-ex-size": (2, 2), "ch7-ex-entropy": (2, 2)}
     assert (report["score"], report["max"], report["grader_error"]) == (4, 4, None)
     assert report["errors_in_submission"] == []
-    assert 0 < report["cpu_seconds"] <= report["seconds"] * 2  # the kernel's, on at most 2 cores
+    assert report["cpu_seconds"] > 0  # the kernel's CPU time is measured
 
 
 def test_the_blank_student_edition_scores_zero_without_breaking_the_grader(graded):
