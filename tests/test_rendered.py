@@ -88,7 +88,9 @@ def fake_book(tmp_path_factory):
         PAGE.format(
             head=head,
             colab=COLAB.format(repo=repo, name="01_good"),
-            body='<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre>'
+            body="<p>Write <code>{glue:text}`key`</code> in the source.</p>"
+            "<pre>```{prf:theorem} as source $$x$$</pre>"
+            '<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre>'
             '</div><div class="cell_output"><img src="../_images/fig.png"></div></div>'
             + (good_math if mathjax else ""),
         )
@@ -102,14 +104,15 @@ def fake_book(tmp_path_factory):
 <img src="../_images/missing.png">
 <p>$$ K(x) \\le |p| $$</p>
 <span class="math notranslate nohighlight">\\(x\\)</span>
-<pre>```{prf:theorem} Occam</pre>
+<p>```{prf:theorem} Occam</p>
 <p>::: note</p>
-<div class="output traceback"><pre>Traceback (most recent call last):
+<div class="cell_output"><div class="output traceback"><pre>Traceback (most recent call last):
   File "x.py", line 1
-ValueError: boom</pre></div>
+ValueError: boom</pre></div></div>
 <a href="https://colab.research.google.com/drive/nothing">bad link</a>
 <div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre></div>
 <div class="cell_output"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div></div>
+<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()  # b</pre></div></div>
 """,
         )
     )
@@ -131,11 +134,11 @@ def test_the_check_passes_a_clean_page_and_reports_every_fault(fake_book, tmp_pa
         r"untypeset math \(display math delimiters",
         r"math element\(s\) not typeset",
         r"image does not load: \.\./_images/missing\.png",
-        r"a Python traceback",
+        r"a Python traceback in the output: 'ValueError: boom'",
         r"error output",
         r"opens chapters/09_missing\.ipynb, which the repository does not have",
         r"malformed Colab link",
-        r"a cell that draws a figure shows no image: 'fig, ax = plots.figure\(\)'",
+        r"a cell that draws a figure shows no image: 'fig, ax = plots.figure\(\)  # b'",
         r"a figure shown as text",
     ]:
         assert re.search(expected, bad), f"not reported: {expected}\n{bad}"

@@ -100,6 +100,11 @@ async () => {
   const clone = document.body.cloneNode(true);
   clone.querySelectorAll('.cell_input, script, style, noscript, mjx-container, mjx-assistive-mml')
        .forEach(e => e.remove());
+  // Code shown on purpose in the prose (literal blocks, inline code) may quote MyST or TeX
+  // source; what cells printed (.cell_output) is kept.
+  clone.querySelectorAll('pre, code, div.highlight').forEach(e => {
+    if (!e.closest('.cell_output')) e.remove();
+  });
   // innerText needs layout; a detached clone gives textContent, so keep block breaks by hand.
   clone.querySelectorAll('p, div, li, pre, h1, h2, h3, h4, br, tr').forEach(
        e => e.append(document.createTextNode('\n')));
@@ -121,8 +126,11 @@ async () => {
       const input = cell.querySelector('.cell_input');
       const src = input ? input.textContent : '';
       const draws = /plots\.figure\(|image_grid\(|plt\.(subplots|figure|plot|imshow|scatter)\(/;
-      const shown = cell.querySelector('.cell_output img') !== null;
-      return draws.test(src) && !/glue\(/.test(src) && !shown;
+      // no output at all: a cell that printed something instead (e.g. "nothing to plot") is fine
+      const output = cell.querySelector('.cell_output');
+      const silent = output === null || output.textContent.trim() === ''
+                     && output.querySelector('img, svg, table') === null;
+      return draws.test(src) && !/glue\(/.test(src) && silent;
     }).map(cell => cell.querySelector('.cell_input').textContent.trim().slice(0, 60)),
     text: clone.textContent,
   };
@@ -214,7 +222,9 @@ def text_problems(text: str) -> list[str]:
         found.append(f"a figure shown as text, not as an image: {snippet(text, m.start())!r}")
     m = TRACEBACK.search(text)
     if m:
-        found.append(f"a Python traceback in the output: {snippet(text, m.start())!r}")
+        error = re.search(r"^\s*(\w+(Error|Exception|Interrupt)\b.*)$", text[m.start() :], re.M)
+        what = error.group(1)[:100] if error else snippet(text, m.start())
+        found.append(f"a Python traceback in the output: {what!r}")
     return found
 
 
