@@ -106,6 +106,7 @@ def fake_book(tmp_path_factory):
 <span class="math notranslate nohighlight">\\(x\\)</span>
 <p>```{prf:theorem} Occam</p>
 <p>::: note</p>
+<p>As shown by <span class="bibtex-citation" id="id1">[]</span>.</p>
 <div class="cell_output"><div class="output traceback"><pre>Traceback (most recent call last):
   File "x.py", line 1
 ValueError: boom</pre></div></div>
@@ -136,6 +137,7 @@ def test_the_check_passes_a_clean_page_and_reports_every_fault(fake_book, tmp_pa
         r"image does not load: \.\./_images/missing\.png",
         r"a Python traceback in the output: 'ValueError: boom'",
         r"error output",
+        r"1 empty citation",
         r"opens chapters/09_missing\.ipynb, which the repository does not have",
         r"malformed Colab link",
         r"a cell that draws a figure shows no image: 'fig, ax = plots.figure\(\)  # b'",

@@ -120,6 +120,9 @@ async () => {
     colab: Array.from(document.querySelectorAll('a[href*="colab.research.google.com"]'))
                 .map(a => a.href),
     errorOutputs: document.querySelectorAll('.output.error, .output.traceback').length,
+    // a {cite} whose key the bibliography lacks renders as "[]"
+    emptyCitations: Array.from(document.querySelectorAll('.bibtex-citation, .citation-reference'))
+        .filter(e => /^\[?\s*\]?$/.test(e.textContent.trim())).length,
     // cells whose code draws a figure but whose output shows no image (e.g. a non-inline
     // matplotlib backend such as MPLBACKEND=Agg during the build swallows every figure)
     figureless: Array.from(document.querySelectorAll('div.cell')).filter(cell => {
@@ -249,6 +252,10 @@ def report_problems(report: dict, page: str, root: Path = ROOT) -> list[str]:
     found += [f"MathJax error: {e!r}" for e in report["mathErrors"]]
     found += [f"image does not load: {i['src']}" for i in report["images"] if not i["ok"]]
     found += [f"a cell that draws a figure shows no image: {src!r}" for src in report["figureless"]]
+    if report["emptyCitations"]:
+        found.append(
+            f"{report['emptyCitations']} empty citation(s) [] (a key not in any .bib file)"
+        )
     if report["errorOutputs"]:
         found.append(f"{report['errorOutputs']} error output(s) from a cell")
     found += colab_problems(report["colab"], page, root)
