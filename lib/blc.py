@@ -320,6 +320,7 @@ class Result:
     steps: int
     term: object = None
     needs: int | None = None
+    state: tuple | None = None  # with status "input": where to resume (see ``resume``)
 
     @property
     def halted(self) -> bool:
@@ -348,18 +349,33 @@ def normalize(term, max_steps: int = 10_000, max_work: int = 2_000_000) -> Resul
 
     Stops with ``status="steps"`` after ``max_steps`` β-steps and ``status="space"`` after
     ``max_work`` machine transitions, so a run never hangs: ``Ω = (λx.xx)(λx.xx)`` returns
-    ``Result("steps", max_steps)``. Negative integers are input markers: reaching marker
-    ``-(j+1)`` returns ``status="input", needs=j`` (see ``run_lazy``).
+    ``Result("steps", max_steps)``. (Negative integers in ``term`` are input markers, see
+    ``resume``; with no input they read as the end of the input.)
     """
     if not isinstance(max_steps, int) or max_steps < 0:
         raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
     if not isinstance(max_work, int) or max_work < 1:
         raise ValueError(f"max_work must be a positive int, got {max_work!r}")
-    steps = work = 0
-    todo = [("eval", term, None, 0)]  # ("eval", t, env, depth) or ("build", lams, index, n)
-    done = []  # normal forms of finished subterms
-    while todo:
-        op = todo.pop()
+    return resume(start(term), "", True, max_steps, max_work)
+
+
+def start(term) -> tuple:
+    """The machine state before the first step: ``(frames, finished subterms, steps, work)``."""
+    return ([("eval", term, None, 0, (), 0)], [], 0, 0)
+
+
+def resume(state, data: str, ended: bool, max_steps: int, max_work: int) -> Result:
+    """Run the machine from ``state`` (see ``normalize``) with input bits ``data`` known so far.
+
+    Marker ``-(j+1)`` stands for the input list from bit ``j`` on: it becomes
+    ``⟨bit j, marker j+1⟩`` when ``j < len(data)``, nil when ``j = len(data)`` and ``ended``,
+    and otherwise the run pauses with ``status="input"`` and ``Result.state``, from which the
+    caller can resume (a copy per continuation: ``resume`` does not change ``state``).
+    """
+    frames, done, steps, work = state
+    frames, done = list(frames), list(done)
+    while frames:
+        op = frames.pop()
         if op[0] == "build":
             _, lams, t, n = op
             if n:
@@ -371,15 +387,23 @@ def normalize(term, max_steps: int = 10_000, max_work: int = 2_000_000) -> Resul
                 t = (t,)
             done.append(t)
             continue
-        _, t, env, depth = op
-        args, lams = [], 0  # args: closures (term, env), the last one is applied first
+        _, t, env, depth, args, lams = op
+        args = list(args)  # closures (term, env); the last one is applied first
         while True:
             work += 1
             if work > max_work:
                 return Result("space", steps)
             if type(t) is int:
-                if t < 0:
-                    return Result("input", steps, needs=-t - 1)
+                if t < 0:  # the input from bit j on
+                    j = -t - 1
+                    if j < len(data):
+                        t = (((0, TRUE if data[j] == "0" else FALSE), t - 1),)
+                    elif ended:
+                        t = NIL
+                    else:
+                        frames.append(("eval", t, env, depth, tuple(args), lams))
+                        return Result("input", steps, needs=j, state=(frames, done, steps, work))
+                    continue
                 e, i = env, t
                 while i and e is not None:
                     e, i = e[1], i - 1
@@ -412,8 +436,8 @@ def normalize(term, max_steps: int = 10_000, max_work: int = 2_000_000) -> Resul
             else:
                 env = ((FREE, depth), env)
                 depth, lams, t = depth + 1, lams + 1, t[0]
-        todo.append(("build", lams, depth - level - 1, len(args)))
-        todo.extend(("eval", a, a_env, depth) for a, a_env in args)
+        frames.append(("build", lams, depth - level - 1, len(args)))
+        frames.extend(("eval", a, a_env, depth, (), 0) for a, a_env in args)
     return Result("halted", steps, done[0])
 
 
@@ -429,16 +453,6 @@ def run(description: str, max_steps: int = 10_000, max_work: int = 2_000_000) ->
     if not is_closed(program):
         raise ValueError("the program at the front of the description is not a closed term")
     return normalize((program, bits_to_term(description[end:])), max_steps, max_work)
-
-
-def run_lazy(program, data: str, ended: bool, max_steps: int, max_work: int) -> Result:
-    """Run ``program`` on input ``data`` followed by nil (``ended``) or by an unknown rest.
-
-    The unknown rest is the marker for input bit ``len(data)``: if the program inspects it,
-    the result is ``status="input"`` and the caller tries the possible continuations.
-    """
-    tail = NIL if ended else -(len(data) + 1)
-    return normalize((program, bits_to_term(data, tail)), max_steps, max_work)
 
 
 # ---------------------------------------------------------------- counting and enumeration
@@ -496,19 +510,17 @@ def explore(program, max_bits: int, max_steps: int = 1_000, max_work: int = 200_
     the same output), so the shortest one is enough for ``K``.
     """
     k = size(program)
-    todo, found = [""], []
+    todo, found = [(start((program, -1)), "")], []  # -1: the input, not read yet
     while todo:
-        data = todo.pop()
-        r = run_lazy(program, data, False, max_steps, max_work)
-        if r.status == "input":
-            r = run_lazy(program, data, True, max_steps, max_work)
-            if r.status == "input":  # cannot happen: an ended list has no marker
-                raise RuntimeError("input marker after the end of the input")
-            found.append(Description(program, data, True, r.status, r.steps, r.output))
-            if k + len(data) + 1 <= max_bits:
-                todo.extend([data + "1", data + "0"])
-        else:
+        state, data = todo.pop()
+        r = resume(state, data, False, max_steps, max_work)
+        if r.status != "input":
             found.append(Description(program, data, False, r.status, r.steps, r.output))
+            continue
+        end = resume(r.state, data, True, max_steps, max_work)  # the input ends here
+        found.append(Description(program, data, True, end.status, end.steps, end.output))
+        if k + len(data) + 1 <= max_bits:  # or it goes on with a 1 or a 0
+            todo.extend([(r.state, data + "1"), (r.state, data + "0")])
     return found
 
 
