@@ -152,3 +152,12 @@ def test_enumeration_and_complexities():
     assert all(d.length <= 12 for d in ds)
     with pytest.raises(ValueError):
         blc.enumerate_descriptions(-1)
+
+
+def test_lazy_enumeration_matches_running_each_description():
+    for d in blc.enumerate_descriptions(13, max_steps=300):
+        r = blc.run(blc.encode(d.program) + d.data, max_steps=300, max_work=200_000)
+        assert (r.status, r.steps, r.output) == (d.status, d.steps, d.output)
+        if not d.ended:  # the program never looked past its data: any continuation is the same
+            r = blc.run(blc.encode(d.program) + d.data + "10", max_steps=300, max_work=200_000)
+            assert (r.status, r.output) == (d.status, d.output)
