@@ -31,6 +31,7 @@ __all__ = [
     "conditional_bits",
     "pair_bits",
     "chain_rule_row",
+    "prequential_chain_row",
     "ncd",
     "ncd_matrix",
     "knn_predict",
@@ -93,6 +94,36 @@ def chain_rule_row(x: bytes, y: bytes, name: str) -> dict:
         "information found": cx + cy - cxy,
         "delimiting cost": pair_bits(x, y, name) - cxy,
     }
+
+
+def prequential_chain_row(x: bytes, y: bytes, cfg=None) -> tuple[dict, dict]:
+    """The terms of ``chain_rule_row`` for the prequential code ``L`` of ``lib.prequential``.
+
+    ``L(y | x)`` is the sum of the per-byte code lengths of ``x∘y`` after the boundary ``|x|``:
+    the model has read and trained on ``x`` first. Since the code is causal, the bytes before the
+    boundary cost exactly ``L(x)``, so ``L(x∘y) = L(x) + L(y | x)`` holds with equality. Returns
+    ``(row, per_byte)`` with ``per_byte = {"x∘y": ..., "y∘x": ...}`` (bits per byte, arrays).
+    """
+    from lib import prequential  # the neural compressor (chapter 5); imported only when used
+
+    x, y = compressors.as_bytes(x, "x"), compressors.as_bytes(y, "y")
+    cfg = cfg or prequential.PrequentialConfig()
+    xy, yx = prequential.code_lengths(x + y, cfg), prequential.code_lengths(y + x, cfg)
+    lx, ly = float(xy[: len(x)].sum()), float(yx[: len(y)].sum())
+    lxy, lyx = float(xy.sum()), float(yx.sum())
+    row = {
+        "compressor": f"prequential {cfg.model}",
+        "C(x)": lx,
+        "C(y)": ly,
+        "C(x∘y)": lxy,
+        "C(y∘x)": lyx,
+        "C(y|x)": lxy - lx,
+        "C(x|y)": lyx - ly,
+        "symmetry gap": lxy - lyx,
+        "information found": lx + ly - lxy,
+        "delimiting cost": float("nan"),
+    }
+    return row, {"x∘y": xy, "y∘x": yx}
 
 
 # ---------------------------------------------------------------- normalized compression distance
