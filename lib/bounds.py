@@ -4,11 +4,15 @@ Notation of the book: a hypothesis ``f`` from a class ``F``; ``m`` i.i.d. traini
 ``Train(f)`` and ``Test(f)`` its empirical and true error rates; a confidence ``1 - δ``.
 
 - ``hoeffding_bound``: one fixed ``f``: ``P[|Test(f) - Train(f)| > ε] ≤ 2 e^{-2mε²}``.
-- ``union_bound``: all of a finite ``F`` at once: ``P[∃f ∈ F: |Test - Train| > ε] ≤ 2|F| e^{-2mε²}``.
+- ``union_bound``: all of a finite ``F`` at once:
+  ``P[∃f ∈ F: |Test(f) - Train(f)| > ε] ≤ 2|F| e^{-2mε²}``.
 - ``sample_complexity`` and ``finite_class_epsilon``: the same bound solved for ``m`` or for ``ε``.
 - ``vc_bound``: the gap for an infinite class of VC dimension ``d``.
 - ``kl_bernoulli``, ``kl_inverse_upper`` and ``occam_bound``: the Occam bound in kl form,
-  ``kl(Train(h) ‖ Test(h)) ≤ (|c(h)| ln 2 + ln(1/δ)) / m`` for every ``h`` of a prefix-free code ``c``.
+  ``kl(Train(h) ‖ Test(h)) ≤ (|c(h)| ln 2 + ln(1/δ)) / m`` for every ``h`` of a prefix-free
+  code ``c``.
+- ``halfspace_test_errors``, ``sample_halfspace_data``, ``max_deviation``: a Monte Carlo check of
+  the finite-class bound on halfspaces whose true errors are known in closed form.
 
 Class sizes enter as ``ln|F|`` (``log_size``), never as ``|F|``: a network with ``P`` parameters of
 ``b`` bits has ``|F| = 2^{Pb}``, a number no float can hold.
@@ -149,7 +153,9 @@ def vc_bound(vc_dim, m, delta, form: str = "ssbd") -> float:
     if m < vc_dim:
         return math.inf
     if form == "ssbd":
-        return (4.0 + math.sqrt(vc_dim * math.log(2 * math.e * m / vc_dim))) / (d * math.sqrt(2 * m))
+        return (4.0 + math.sqrt(vc_dim * math.log(2 * math.e * m / vc_dim))) / (
+            d * math.sqrt(2 * m)
+        )
     return math.sqrt(2 * vc_dim * math.log(math.e * m / vc_dim) / m) + math.sqrt(
         math.log(1 / d) / (2 * m)
     )
@@ -167,9 +173,10 @@ def _back(t: torch.Tensor, like):
 
 
 def kl_bernoulli(q, p):
-    """Relative entropy of two coins, in nats (chapter 1): ``kl(q ‖ p) = q ln(q/p) + (1-q) ln((1-q)/(1-p))``.
+    """Relative entropy of two coins, in nats (chapter 1).
 
-    With ``0 ln 0 = 0``; ``+inf`` where ``p ∈ {0, 1}`` and ``q ≠ p``. Vectorized (numpy or torch).
+    ``kl(q ‖ p) = q ln(q/p) + (1-q) ln((1-q)/(1-p))``, with ``0 ln 0 = 0``; ``+inf`` where
+    ``p ∈ {0, 1}`` and ``q ≠ p``. Vectorized (numpy or torch).
     """
     qt, pt = _as_tensor(q), _as_tensor(p)
     if torch.any((qt < 0) | (qt > 1) | torch.isnan(qt)):
@@ -179,7 +186,9 @@ def kl_bernoulli(q, p):
     qt, pt = torch.broadcast_tensors(qt, pt)
     a = torch.where(qt > 0, qt * (torch.log(qt) - torch.log(pt)), torch.zeros_like(qt))
     b = torch.where(qt < 1, (1 - qt) * (torch.log1p(-qt) - torch.log1p(-pt)), torch.zeros_like(qt))
-    out = torch.nan_to_num(a, nan=math.inf) + torch.nan_to_num(b, nan=math.inf)
+    out = torch.nan_to_num(a, nan=math.inf, posinf=math.inf) + torch.nan_to_num(
+        b, nan=math.inf, posinf=math.inf
+    )
     return _back(out, q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else p))
 
 
@@ -207,7 +216,7 @@ def kl_inverse_upper(q, c, iterations: int = 60):
 
 
 def occam_bound(train_err, code_bits, m, delta):
-    """Occam bound in kl form (Langford & Seeger 2001; Langford 2005, Theorem 4.1 relaxed by Chernoff).
+    """Occam bound in kl form (chapter 1; Langford 2005, Theorem 4.1, relaxed by Chernoff).
 
     Fix a prefix-free code ``c`` for the hypotheses before seeing the data. With probability
     ``≥ 1 - δ`` over ``m`` i.i.d. examples, every ``h`` satisfies
@@ -233,16 +242,20 @@ def occam_bound(train_err, code_bits, m, delta):
 # on a wedge of angle θ(w, w*), which has probability θ/π under a rotation-invariant x, so
 #     Test(f_w) = η + (1 - 2η) θ(w, w*) / π.
 def halfspace_test_errors(W: torch.Tensor, w_star: torch.Tensor, noise: float) -> torch.Tensor:
-    """Exact true errors ``η + (1-2η) θ(w, w*)/π`` of the halfspaces in the rows of ``W`` (chapter 1)."""
+    """Exact true errors ``η + (1-2η) θ(w, w*)/π`` of the halfspaces in the rows of ``W``
+    (chapter 1)."""
     if not 0 <= noise < 0.5:
         raise ValueError(f"noise must lie in [0, 0.5), got {noise!r}")
     cos = (W @ w_star) / (W.norm(dim=1) * w_star.norm())
     return noise + (1 - 2 * noise) * torch.arccos(cos.clamp(-1.0, 1.0)) / math.pi
 
 
-def sample_halfspace_data(w_star: torch.Tensor, noise: float, m: int, trials: int,
-                          generator: torch.Generator):
-    """``trials`` independent samples of size ``m``: ``X`` (trials × m × d), ``y`` (trials × m, bool)."""
+def sample_halfspace_data(
+    w_star: torch.Tensor, noise: float, m: int, trials: int, generator: torch.Generator
+):
+    """``trials`` independent samples of size ``m`` (chapter 1): ``X`` (trials × m × d) with
+    ``N(0, I)`` rows, and ``y`` (trials × m, bool): ``1[w*·x > 0]``, flipped with probability
+    ``η``."""
     m, trials = int(_check_m(m)), int(_check_m(trials))
     dev = w_star.device
     X = torch.randn(trials, m, w_star.numel(), generator=generator, device=dev)
@@ -250,8 +263,9 @@ def sample_halfspace_data(w_star: torch.Tensor, noise: float, m: int, trials: in
     return X, (X @ w_star > 0) ^ flip
 
 
-def max_deviation(W: torch.Tensor, test_err: torch.Tensor, X: torch.Tensor, y: torch.Tensor,
-                  block: int = 1 << 16) -> torch.Tensor:
+def max_deviation(
+    W: torch.Tensor, test_err: torch.Tensor, X: torch.Tensor, y: torch.Tensor, block: int = 1 << 16
+) -> torch.Tensor:
     """For each trial, ``max_{f ∈ F} |Train(f) - Test(f)|`` over all rows of ``W`` (chapter 1).
 
     Batched: one matrix product ``X Wᵀ`` per trial and block of hypotheses gives every prediction

@@ -166,7 +166,8 @@ def encode_classifier(menu_index: int, menu_size: int, levels, max_level: int) -
 
 def decode_classifier(bits: str, menu_size: int, n_of, max_level_of) -> tuple[int, np.ndarray]:
     """Inverse of ``encode_classifier``. ``n_of(i)`` and ``max_level_of(i)`` give the number of
-    weights and ``K`` of menu entry ``i``. The whole string must be consumed (else ``ValueError``)."""
+    weights and ``K`` of menu entry ``i``. The whole string must be consumed, else
+    ``ValueError``."""
     if not isinstance(bits, str) or set(bits) - {"0", "1"}:
         raise ValueError("bits must be a string of '0' and '1'")
     width = _width(menu_size)
@@ -204,8 +205,16 @@ def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
     return W.detach()
 
 
-def fit_quantized(features, labels, W0, step: float, max_level: int, l1: float = 0.0,
-                  epochs: int = 300, lr: float = 0.05):
+def fit_quantized(
+    features,
+    labels,
+    W0,
+    step: float,
+    max_level: int,
+    l1: float = 0.0,
+    epochs: int = 300,
+    lr: float = 0.05,
+):
     """Quantization-aware training (chapter 1): Adam on ``W``, the forward pass using the
     quantized ``Δ clip(round(W/Δ), -K, K)``, the gradient passed straight through the rounding.
     Starts from ``W0``; returns the integer levels (P × classes, int64 numpy)."""
