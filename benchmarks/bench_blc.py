@@ -4,7 +4,8 @@ Baseline (kept here, same workload): the textbook reducer that performs each β-
 substitution (copying the body), and the naive enumerator that tries every bit string of at
 most N bits as a description, parses a program from its front and runs it on the rest.
 Ours (``lib.blc``): a Krivine machine (closures, nothing copied) and lazy enumeration that
-branches on input bits only when a program reads them. Both must give the same K_t table.
+branches on input bits only when a program reads them, continuing copies of the paused machine.
+Both must give the same K_t table.
 """
 
 from __future__ import annotations
@@ -160,8 +161,8 @@ def run(scale: str) -> list[dict]:
             peer=t_naive,
             unit="s",
             ratio=t_ours / t_naive,
-            goal="ratio <= 1",
-            met=t_ours / t_naive <= 1,
+            goal="ratio <= 0.5",
+            met=t_ours / t_naive <= 0.5,
             note=f"{programs} closed programs; identical K_t for {len(k_ours)} strings",
         ),
     ]
