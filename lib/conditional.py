@@ -36,6 +36,7 @@ __all__ = [
     "ncd_matrix",
     "knn_predict",
     "ClassCode",
+    "class_datasets",
     "class_conditional_bits",
     "documentation_sections",
     "topic_chunks",
@@ -224,6 +225,17 @@ class ClassCode:
         if self.name == "zstd":
             return 8 * len(self._zstd.compress(x))
         return compressors.size_bits(self.dataset + x, self.name) - self.base
+
+
+def class_datasets(examples, labels) -> dict:
+    """``{c: D_c}``: the concatenation, in order, of the examples (bytes) of each class ``c``."""
+    examples, labels = list(examples), np.asarray(labels)
+    if len(examples) != len(labels):
+        raise ValueError(f"{len(examples)} examples but {len(labels)} labels")
+    return {
+        c.item(): b"".join(examples[i] for i in np.flatnonzero(labels == c))
+        for c in np.unique(labels)
+    }
 
 
 def class_conditional_bits(queries, datasets: dict, name: str = "zstd") -> tuple[list, np.ndarray]:

@@ -99,3 +99,24 @@ def test_substitution_cipher():
     assert c[5:7] == b", " and c[12] == ord("!")
     assert cd.substitution_cipher(s, seed=3) == c
     assert c.lower() == cd.substitution_cipher(s.lower(), seed=3)
+
+
+def test_prequential_chain_row_splits_exactly():
+    from lib import prequential
+
+    cfg = prequential.PrequentialConfig(model="ngram")
+    x, y = X[:1500], Y[:1500]
+    row, per_byte = cd.prequential_chain_row(x, y, cfg)
+    alone = prequential.code_lengths(x, cfg)
+    assert np.array_equal(per_byte["x∘y"][: len(x)], alone)  # L(x∘y) = L(x) + L(y|x), exactly
+    assert row["C(x)"] == pytest.approx(alone.sum())
+    assert row["C(x)"] + row["C(y|x)"] == pytest.approx(row["C(x∘y)"])
+    assert row["C(y)"] + row["C(x|y)"] == pytest.approx(row["C(y∘x)"])
+    assert row["compressor"] == "prequential ngram"
+
+
+def test_class_datasets():
+    sets = cd.class_datasets([b"a", b"b", b"c", b"d"], [1, 0, 1, 0])
+    assert sets == {0: b"bd", 1: b"ac"}
+    with pytest.raises(ValueError, match="labels"):
+        cd.class_datasets([b"a"], [0, 1])
