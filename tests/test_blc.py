@@ -105,9 +105,10 @@ def test_deep_terms_do_not_recurse():
 
 
 def test_counts_match_an_independent_brute_force():
-    # OEIS A114852, first terms; and a brute-force count of bit strings that parse
-    assert [blc.count_terms(n) for n in range(1, 17)] == [
-        0, 0, 0, 1, 0, 1, 1, 2, 1, 6, 5, 13, 14, 37, 44, 101,
+    # OEIS A114852 (n = 1..30); and a brute-force count of bit strings that parse
+    assert [blc.count_terms(n) for n in range(1, 31)] == [
+        0, 0, 0, 1, 0, 1, 1, 2, 1, 6, 5, 13, 14, 37, 44, 101, 134, 298, 431, 883, 1361,
+        2736, 4405, 8574, 14334, 27465, 47146, 89270, 156360, 293840,
     ]  # fmt: skip
     for n in range(1, 15):
         brute = 0
