@@ -12,7 +12,8 @@
    nbclient in that environment, ``lib`` not installed beforehand. The hidden setup cell must
    install ``lib`` from the clone; the notebook must then run; afterwards torch must be the very
    same installation (version, location and files untouched) and ``lib`` must have come from the
-   clone into that environment. ``lib`` is uninstalled again before the next notebook.
+   clone into that environment. What the setup cell installed (``lib``, myst-nb) is uninstalled
+   again before the next notebook, as in a new Colab session.
 
 ``--cells head`` (the default) runs the setup cell, the imports and the settings cell of each
 notebook (every code cell up to the first that calls ``settings(``); ``--cells all`` runs every
@@ -48,6 +49,9 @@ COLAB_PACKAGES = [
     "nbformat",
 ]
 DIST = "compression-book"  # the distribution that installs `lib` (pyproject.toml)
+# What the setup cell installs and a new Colab session does not have: removed before each notebook
+# (their dependencies stay, so that reinstalling them is quick).
+FETCHED = [DIST, "myst-nb"]
 MARK = "COLAB_CHECK "
 
 # Runs inside the fresh environment: execute one notebook with nbclient, in the current directory.
@@ -150,7 +154,8 @@ def lib_installed(python: Path) -> bool:
 
 
 def uninstall_lib(python: Path) -> None:
-    run([str(python), "-m", "pip", "uninstall", "-q", "-y", DIST], env=clean_env())
+    """Undo what a setup cell installed, as a new Colab session would (``FETCHED``)."""
+    run([str(python), "-m", "pip", "uninstall", "-q", "-y", *FETCHED], env=clean_env())
 
 
 def head(nb: dict) -> dict:
