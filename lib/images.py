@@ -6,9 +6,11 @@ masked pixels (like BERT). This module holds, top to bottom:
 
 1. pixels to symbols: grey levels ``quantize`` / ``dequantize``; colours through a k-means
    ``palette`` (``kmeans_palette``, ``to_palette``, ``from_palette``);
-2. the small-scale data: ``placed_digits``, 8×8 digits at random offsets on a larger canvas;
-3. the two objectives and their training loop: ``next_pixel_loss`` (nats per pixel; its value
-   divided by ``ln 2`` is bits per dimension), ``masked_pixel_loss``, ``train``;
+2. the data: ``placed_digits`` (small scale: 8×8 digits at random offsets on a larger canvas) and
+   ``pixel_data`` (digits, MNIST or CIFAR-10 as symbol sequences, one code path for both scales);
+3. the two objectives and their training loop: ``model_inputs``, ``next_pixel_loss`` (nats per
+   pixel; divided by ``ln 2`` it is bits per dimension, ``bits_per_dim``), ``masked_pixel_loss``,
+   ``train`` (checkpoints kept in memory);
 4. ``sample`` and ``complete``: images drawn from the autoregressive model.
 
 A causal model over ``K`` pixel values uses ``vocab_size = K + 1``: the extra symbol ``K`` is the
@@ -228,6 +230,15 @@ def pixel_data(
 
 
 # ---------------------------------------------------------------- 3. the two objectives
+def model_inputs(model, x: torch.Tensor) -> torch.Tensor:
+    """What a model reads for images ``x`` (N×T symbols): a causal model reads the start token
+    ``K`` then ``x_1..x_{T-1}`` (position t predicts ``x_t``); a masked model reads ``x`` itself."""
+    if not model.config.causal:
+        return x
+    start = torch.full_like(x[:, :1], model.config.vocab_size - 1)
+    return torch.cat([start, x[:, :-1]], dim=1)
+
+
 def next_pixel_loss(model, x: torch.Tensor) -> torch.Tensor:
     """Mean negative log-likelihood in nats per pixel of ``x`` (B×T symbols in ``0..K-1``) under
     the causal model: ``-(1/BT) Σ_b Σ_t ln p(x_t | x_<t)``; divide by ``ln 2`` for bits/dim.
@@ -236,8 +247,7 @@ def next_pixel_loss(model, x: torch.Tensor) -> torch.Tensor:
     count, so the model's distribution is over pixel values alone.
     """
     k = model.config.vocab_size - 1
-    start = torch.full_like(x[:, :1], k)
-    logits = model(torch.cat([start, x[:, :-1]], dim=1))[..., :k]
+    logits = model(model_inputs(model, x))[..., :k]
     return F.cross_entropy(logits.reshape(-1, k), x.reshape(-1))
 
 

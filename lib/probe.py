@@ -51,7 +51,7 @@ def fit_logistic(
     y: torch.Tensor,
     n_classes: int,
     weight_decay: torch.Tensor,
-    max_iter: int = 200,
+    max_iter: int = 100,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``P`` independent multinomial logistic regressions, fitted together.
 
@@ -120,7 +120,7 @@ def linear_probes(
     test: list[torch.Tensor],
     y_test: torch.Tensor,
     n_classes: int = 10,
-    weight_decays=(1e-4, 1e-3, 1e-2, 1e-1),
+    weight_decays=(1e-6, 1e-4, 1e-2),
     val_fraction: float = 0.2,
     seed: int = 0,
 ) -> ProbeResult:

@@ -104,3 +104,24 @@ def test_bad_arguments_raise():
         images.train(ar, "masked", x, 1, 1)
     with pytest.raises(ValueError, match="block_size"):
         images.complete(ar, x, 7)
+
+
+def test_pixel_data_digits():
+    d = images.pixel_data("digits", 50, 30, 20, canvas=10, levels=3, seed=1)
+    assert d.unlabelled.shape == (50, 100) and d.train_x.shape == (30, 10, 10)
+    assert d.test_x.shape == (20, 10, 10) and d.shape == (10, 10) and d.n_symbols == 3
+    assert d.unlabelled.max() <= 2 and d.train_y.max() <= 9
+    pic = d.picture(d.train_x[:4])
+    assert pic.shape == (4, 10, 10) and pic.min() >= 0 and pic.max() <= 1
+    again = images.pixel_data("digits", 50, 30, 20, canvas=10, levels=3, seed=1)
+    assert torch.equal(d.test_x, again.test_x)
+    with pytest.raises(ValueError, match="name"):
+        images.pixel_data("imagenet", 1, 1, 1)
+
+
+def test_model_inputs_shift_for_the_causal_model_only():
+    x = torch.tensor([[1, 2, 0]])
+    ar = GPT(GPTConfig(vocab_size=4, block_size=3, n_layer=1, n_head=1, n_embd=8))
+    bert = GPT(GPTConfig(vocab_size=3, block_size=3, n_layer=1, n_head=1, n_embd=8, causal=False))
+    assert images.model_inputs(ar, x).tolist() == [[3, 1, 2]]
+    assert torch.equal(images.model_inputs(bert, x), x)
