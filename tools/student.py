@@ -669,7 +669,11 @@ def grade(
     executed, failure, cpu = execute(grading_notebook(ch, sub), timeout, scale)
     rows = score(ch, executed)
     errors = [
-        {"cell": i, "error": _error(c)}
+        {
+            "cell": i,
+            "error": _error(c),
+            "answer": "answer" in tags(c) or role(c).get("role") == "answer",
+        }
         for i, c in enumerate(executed["cells"])
         if not role(c).get("grader") and _error(c)
     ]
