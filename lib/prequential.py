@@ -80,9 +80,9 @@ class PrequentialConfig:
     lanes: int = 32  # B: parallel lanes per chunk
     lane_length: int = 64  # L: longest lane (= the transformer's context)
     first_lane_length: int = 16  # L_0: lanes of chunk k have min(L, L_0 * 2**k) bytes
-    train_steps: int = 32  # optimizer steps after each chunk
+    train_steps: int = 48  # optimizer steps after each chunk
     batch_size: int = 16  # windows of lane_length bytes per step
-    lr: float = 3e-3
+    lr: float = 2e-3
     seed: int = 0
     threads: int = 1  # torch threads (part of "the same arithmetic")
     ngram_order: int = 4  # model="ngram": orders 0..ngram_order are mixed
