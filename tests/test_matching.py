@@ -1,0 +1,100 @@
+"""Tests of lib.matching: keys and ciphers round-trip, n-gram models normalise, the solver
+deciphers held-out text, bad input is rejected by name."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib import data, matching, runtime
+
+ENGLISH = data.letters(data.text())
+REFERENCE, HELD_OUT = ENGLISH[:200_000], ENGLISH[250_000:]
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz .,!0123", max_size=200), st.integers(0, 10_000))
+@settings(max_examples=50, deadline=None)
+def test_encipher_round_trip(text, seed):
+    key = matching.random_key(runtime.generator(seed, "cpu"))
+    secret = matching.encipher(text, key)
+    assert matching.decipher_with(secret, key) == text
+    assert [c for c in secret if not c.isalpha()] == [c for c in text if not c.isalpha()]
+
+
+def test_invert_key_is_an_involution_and_deciphers():
+    key = matching.random_key(runtime.generator(3, "cpu"))
+    inv = matching.invert_key(key)
+    assert matching.invert_key(inv) == key
+    assert matching.encipher(matching.encipher("some text", key), inv) == "some text"
+
+
+def test_ngram_model_is_normalised():
+    for n in (1, 2, 3):
+        model = matching.fit_ngram(REFERENCE[:50_000], n)
+        total = model.log_prob.exp().sum(-1)
+        assert torch.allclose(total, torch.ones_like(total), atol=1e-4)
+        assert model.log_prob.shape == (26,) * n
+
+
+def test_cross_entropy_falls_with_order():
+    h = [matching.cross_entropy_bits(matching.fit_ngram(REFERENCE, n), HELD_OUT[:50_000]) for n in (1, 2, 3)]
+    assert h[0] > h[1] > h[2] and h[0] < math.log2(26)
+
+
+def test_score_keys_matches_a_direct_sum():
+    model = matching.fit_ngram(REFERENCE[:50_000], 2)
+    idx = matching.to_indices("thequickbrownfox", "cpu").to(model.log_prob.device)
+    keys = torch.stack([torch.randperm(26, generator=runtime.generator(s)) for s in range(3)])
+    batch = matching.cipher_batch([idx], 2, copies=3)
+    got = matching.score_keys(model, batch, keys[:, None, :])[:, 0]
+    for k, key in enumerate(keys):
+        plain = key[idx]
+        direct = sum(model.log_prob[plain[t - 1], plain[t]].item() for t in range(1, len(plain)))
+        assert got[k].item() == pytest.approx(direct, abs=1e-3)
+
+
+def test_decipher_recovers_a_held_out_passage():
+    secret = HELD_OUT[10_000:10_300]
+    key = matching.random_key(runtime.generator(5))
+    found = matching.decipher(matching.encipher(secret, key), REFERENCE, n=3, restarts=4, steps=4000)
+    assert matching.symbol_error(found.plaintext, secret) <= 0.02
+    assert matching.key_error(found.key, key, matching.encipher(secret, key)) <= 0.1
+    assert found.n == 3 and found.score < 0
+
+
+def test_unigram_decipher_is_frequency_matching():
+    secret = HELD_OUT[:2000]
+    key = matching.random_key(runtime.generator(2))
+    found = matching.decipher(matching.encipher(secret, key), REFERENCE, n=1)
+    assert 0 <= matching.symbol_error(found.plaintext, secret) <= 1
+
+
+def test_error_vs_length_shape_and_range():
+    model = matching.fit_ngram(REFERENCE, 2)
+    err = matching.error_vs_length(model, HELD_OUT, [16, 300], trials=2, restarts=2, steps=500,
+                                   generator=runtime.generator(0))
+    assert err.shape == (2, 2) and ((err >= 0) & (err <= 1)).all()
+
+
+def test_unicity_distance_of_english():
+    assert matching.key_entropy_bits() == pytest.approx(88.38, abs=0.01)
+    assert matching.unicity_distance(3.2) == pytest.approx(27.6, abs=0.1)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: matching.decipher(123, REFERENCE), "ciphertext"),
+    (lambda: matching.decipher("", REFERENCE), "ciphertext"),
+    (lambda: matching.decipher("abc def", "too short"), "reference_text"),
+    (lambda: matching.decipher("abc def", REFERENCE, n=0), "n"),
+    (lambda: matching.decipher("abc def", REFERENCE, restarts=0), "restarts"),
+    (lambda: matching.decipher("abc def", 3.5), "reference_text"),
+    (lambda: matching.encipher("abc", "abc"), "key"),
+    (lambda: matching.symbol_error("abc", "abcd"), "decoded"),
+    (lambda: matching.fit_ngram(REFERENCE, n=-1), "n"),
+    (lambda: matching.unicity_distance(0.0), "redundancy_bits"),
+])
+def test_bad_input_is_rejected_by_name(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
