@@ -195,8 +195,8 @@ def kl_bernoulli(q, p):
 def kl_inverse_upper(q, c, iterations: int = 60):
     """The largest ``p ≥ q`` with ``kl(q ‖ p) ≤ c`` (chapter 1), by bisection.
 
-    ``kl(q ‖ ·)`` increases on ``[q, 1]``, so bisection on ``[q, 1]`` converges; 60 halvings give
-    about 1e-18, below float precision. The answer errs upward (the returned ``p`` satisfies
+    ``kl(q ‖ ·)`` increases on ``[q, 1]``, so bisection on ``[q, 1]`` converges; 60 halvings
+    shrink the interval below float precision. The answer errs upward (the returned ``p`` satisfies
     ``kl(q ‖ p) ≥ c`` or ``p = 1``), so a bound built on it stays valid. Vectorized over ``q, c``.
     """
     qt, ct = _as_tensor(q), _as_tensor(c)
