@@ -73,5 +73,5 @@ def progress(iterable=None, **kwargs):
     """A progress bar (tqdm) that stays quiet in builds and tests (``BOOK_PROGRESS=0``)."""
     from tqdm.auto import tqdm
 
-    quiet = os.environ.get("BOOK_PROGRESS", "1") == "0"
-    return tqdm(iterable, disable=quiet or kwargs.pop("disable", False), **kwargs)
+    disable = kwargs.pop("disable", False) or os.environ.get("BOOK_PROGRESS", "1") == "0"
+    return tqdm(iterable, disable=disable, **kwargs)

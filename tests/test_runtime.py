@@ -51,5 +51,8 @@ def test_device_override(monkeypatch):
     assert runtime.device() == torch.device("cpu")
 
 
-def test_progress_iterates():
-    assert list(runtime.progress(range(3))) == [0, 1, 2]
+def test_progress_iterates_quiet_or_not(monkeypatch):
+    for quiet in ("0", "1"):
+        monkeypatch.setenv("BOOK_PROGRESS", quiet)
+        assert list(runtime.progress(range(3))) == [0, 1, 2]
+        assert list(runtime.progress(range(3), disable=True, desc="x")) == [0, 1, 2]
