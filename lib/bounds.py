@@ -216,7 +216,7 @@ def kl_inverse_upper(q, c, iterations: int = 60):
 
 
 def occam_bound(train_err, code_bits, m, delta):
-    """Occam bound in kl form (chapter 1; Langford 2005, Theorem 4.1, relaxed by Chernoff).
+    """Occam bound in kl form (chapter 1; Langford 2005, the Occam razor bound relaxed by Chernoff).
 
     Fix a prefix-free code ``c`` for the hypotheses before seeing the data. With probability
     ``≥ 1 - δ`` over ``m`` i.i.d. examples, every ``h`` satisfies
