@@ -20,6 +20,7 @@ import math
 import torch
 
 from lib import runtime
+from lib.matching import few_threads
 
 
 def _batched(t: torch.Tensor, name: str) -> torch.Tensor:
@@ -29,8 +30,12 @@ def _batched(t: torch.Tensor, name: str) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- orthogonal maps
-def random_rotation(d: int, batch: int = 1, generator: torch.Generator | None = None,
-                    device: torch.device | None = None) -> torch.Tensor:
+def random_rotation(
+    d: int,
+    batch: int = 1,
+    generator: torch.Generator | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
     """Haar-random orthogonal matrices (batch, d, d): QR of a Gaussian matrix, signs fixed."""
     if not isinstance(d, int) or d < 1:
         raise ValueError(f"d must be a positive int, got {d!r}")
@@ -70,8 +75,14 @@ def sinkhorn(cost: torch.Tensor, eps: float, iters: int = 100) -> torch.Tensor:
     return u * K * v.transpose(1, 2)
 
 
-def wasserstein_procrustes(X: torch.Tensor, Y: torch.Tensor, Q0: torch.Tensor, iters: int = 10,
-                           eps: float = 0.05, sinkhorn_iters: int = 30) -> torch.Tensor:
+def wasserstein_procrustes(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    Q0: torch.Tensor,
+    iters: int = 10,
+    eps: float = 0.05,
+    sinkhorn_iters: int = 30,
+) -> torch.Tensor:
     """Alternate (1) the entropic OT plan P between the points ``Q x_i`` and ``y_j`` (squared
     distances, scaled by their mean) and (2) ``Q = procrustes(X, N P Y)``, the rotation best
     mapping each x to its transported barycentre. Returns the final Q (B, d, d)."""
@@ -104,8 +115,9 @@ def moment_init(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- the point clouds
-def skewed_cloud(n: int, d: int, batch: int = 1, generator: torch.Generator | None = None,
-                 device=None) -> torch.Tensor:
+def skewed_cloud(
+    n: int, d: int, batch: int = 1, generator: torch.Generator | None = None, device=None
+) -> torch.Tensor:
     """Samples (batch, n, d) of an anisotropic, asymmetric distribution in R^d: independent
     coordinates ``x_k = s_k (E_k - 1)`` with ``E_k`` exponential (skewness 2) and distinct scales
     ``s_k`` from 1 down to 0.3. Distinct variances fix the axes, skewness fixes their signs: the
@@ -116,18 +128,20 @@ def skewed_cloud(n: int, d: int, batch: int = 1, generator: torch.Generator | No
     return (e - 1.0) * scales
 
 
-def isotropic_gaussian(n: int, d: int, batch: int = 1, generator: torch.Generator | None = None,
-                       device=None) -> torch.Tensor:
+def isotropic_gaussian(
+    n: int, d: int, batch: int = 1, generator: torch.Generator | None = None, device=None
+) -> torch.Tensor:
     """Samples (batch, n, d) of N(0, I): invariant under every rotation, so Q is unidentifiable."""
     return torch.randn(batch, n, d, generator=generator, device=device or runtime.device())
 
 
 def recover_rotation(X: torch.Tensor, Y: torch.Tensor, iters: int = 10, eps: float = 0.05):
     """``wasserstein_procrustes`` started from ``moment_init``: the chapter's rotation solver."""
-    return wasserstein_procrustes(X, Y, moment_init(X, Y), iters, eps)
+    with few_threads(X.device):
+        return wasserstein_procrustes(X, Y, moment_init(X, Y), iters, eps)
 
 
-# ---------------------------------------------------------------- word embeddings of two "languages"
+# ---------------------------------------------------------------- word embeddings, two languages
 CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
 
 
@@ -140,7 +154,9 @@ def invent_language(words: list[str], generator: torch.Generator | None = None) 
         while True:
             c = torch.randint(0, len(CONSONANTS), (syllables,), generator=generator, device="cpu")
             v = torch.randint(0, len(VOWELS), (syllables,), generator=generator, device="cpu")
-            new = "".join(CONSONANTS[i] + VOWELS[j] for i, j in zip(c.tolist(), v.tolist()))
+            new = "".join(
+                CONSONANTS[i] + VOWELS[j] for i, j in zip(c.tolist(), v.tolist(), strict=True)
+            )
             if new not in used:
                 break
             syllables += 1 if torch.rand(1, generator=generator, device="cpu").item() < 0.5 else 0
@@ -186,7 +202,8 @@ def ppmi_embeddings(C: torch.Tensor, dim: int, alpha: float = 0.75) -> torch.Ten
     pb = pb / pb.sum()
     pmi = torch.log((C / total).clamp_min(1e-30) / (pa * pb).clamp_min(1e-30))
     ppmi = torch.where(C > 0, pmi.clamp_min(0), torch.zeros_like(pmi))
-    U, S, _ = torch.linalg.svd(ppmi)
+    with few_threads(C.device):
+        U, S, _ = torch.linalg.svd(ppmi)
     E = U[:, :dim] * S[:dim].sqrt()
     E = torch.nn.functional.normalize(E, dim=1)
     E = E - E.mean(0)
@@ -206,16 +223,22 @@ def similarity_signature(E: torch.Tensor) -> torch.Tensor:
 
 
 def csls(X: torch.Tensor, Y: torch.Tensor, k: int = 10) -> torch.Tensor:
-    """Cross-domain similarity local scaling (Conneau et al. 2018): ``2 cos(x, y) - r_Y(x) - r_X(y)``,
-    ``r`` the mean cosine to the k nearest neighbours in the other space. Reduces hubness."""
+    """Cross-domain similarity local scaling (Conneau et al. 2018), against hubness:
+    ``2 cos(x, y) - r_Y(x) - r_X(y)``, ``r`` the mean cosine to the k nearest neighbours in the
+    other space."""
     S = X @ Y.T
     rx = S.topk(k, dim=1).values.mean(1, keepdim=True)
     ry = S.topk(k, dim=0).values.mean(0, keepdim=True)
     return 2 * S - rx - ry
 
 
-def gromov_wasserstein(Cx: torch.Tensor, Cy: torch.Tensor, eps: float = 0.03, iters: int = 50,
-                       sinkhorn_iters: int = 100) -> torch.Tensor:
+def gromov_wasserstein(
+    Cx: torch.Tensor,
+    Cy: torch.Tensor,
+    eps: float = 0.03,
+    iters: int = 50,
+    sinkhorn_iters: int = 100,
+) -> torch.Tensor:
     """Entropic Gromov-Wasserstein coupling of two similarity matrices (Peyré et al. 2016):
 
         min_T  sum_{i,k,j,l} (Cx[i,k] - Cy[j,l])^2 T[i,j] T[k,l] - eps H(T),
@@ -231,8 +254,14 @@ def gromov_wasserstein(Cx: torch.Tensor, Cy: torch.Tensor, eps: float = 0.03, it
     return T
 
 
-def align_embeddings(X: torch.Tensor, Y: torch.Tensor, seed_words: int = 200, top: int = 1000,
-                     iters: int = 10, eps: float = 0.03):
+def align_embeddings(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    seed_words: int = 250,
+    top: int = 500,
+    iters: int = 30,
+    eps: float = 0.025,
+):
     """Unsupervised alignment of two embedding spaces (rows = words, most frequent first).
 
     1. Seed dictionary: the Gromov-Wasserstein coupling of the ``seed_words`` most frequent words
@@ -241,19 +270,44 @@ def align_embeddings(X: torch.Tensor, Y: torch.Tensor, seed_words: int = 200, to
        dictionary from CSLS nearest neighbours, both directions, among the ``top`` words; repeat.
     Returns ``(Q, translation)``: ``translation[i]`` the index in Y of word i of X (CSLS).
     """
-    k = min(seed_words, len(X), len(Y))
-    T = gromov_wasserstein(X[:k] @ X[:k].T, Y[:k] @ Y[:k].T, eps)
-    src, tgt = torch.arange(k, device=X.device), T.argmax(1)
-    V = min(top, len(X), len(Y))
-    every = torch.arange(V, device=X.device)
-    for _ in range(iters):
+    with few_threads(X.device):
+        k = min(seed_words, len(X), len(Y))
+        T = gromov_wasserstein(X[:k] @ X[:k].T, Y[:k] @ Y[:k].T, eps)
+        src, tgt = torch.arange(k, device=X.device), T.argmax(1)
+        V = min(top, len(X), len(Y))
+        every = torch.arange(V, device=X.device)
+        for _ in range(iters):
+            Q = procrustes(X[src][None], Y[tgt][None])[0]
+            S = csls(X[:V] @ Q.T, Y[:V])
+            src, tgt = torch.cat([every, S.argmax(0)]), torch.cat([S.argmax(1), every])
         Q = procrustes(X[src][None], Y[tgt][None])[0]
-        S = csls(X[:V] @ Q.T, Y[:V])
-        src, tgt = torch.cat([every, S.argmax(0)]), torch.cat([S.argmax(1), every])
-    Q = procrustes(X[src][None], Y[tgt][None])[0]
-    return Q, csls(X @ Q.T, Y).argmax(1)
+        return Q, csls(X @ Q.T, Y).argmax(1)
 
 
 def precision_at_1(translation: torch.Tensor, truth: torch.Tensor, k: int) -> float:
     """Fraction of the first ``k`` source words whose predicted translation is the true one."""
     return (translation[:k] == truth[:k]).float().mean().item()
+
+
+def two_languages(words: list[str], block: int = 1000, generator: torch.Generator | None = None):
+    """Split a token list into two disjoint halves (alternate blocks of ``block`` words) and rewrite
+    the second half in an invented language. Returns ``(half_a, half_b_invented, lexicon)``."""
+    if not isinstance(block, int) or block < 1:
+        raise ValueError(f"block must be a positive int, got {block!r}")
+    if len(words) < 4 * block:
+        raise ValueError(
+            f"words must hold at least 4 blocks ({4 * block} tokens), got {len(words)}"
+        )
+    halves = ([], [])
+    for start in range(0, len(words), block):
+        halves[(start // block) % 2].extend(words[start : start + block])
+    lexicon = invent_language(words, generator)
+    return halves[0], [lexicon[w] for w in halves[1]], lexicon
+
+
+def true_translation(
+    vocab_a: list[str], vocab_b: list[str], lexicon: dict[str, str]
+) -> torch.Tensor:
+    """For each word of ``vocab_a``, the index of its invented form in ``vocab_b`` (or -1)."""
+    where = {w: i for i, w in enumerate(vocab_b)}
+    return torch.tensor([where.get(lexicon[w], -1) for w in vocab_a], device=runtime.device())

@@ -22,6 +22,7 @@ the n-gram models, so the models see one unbroken stream of letters, as in Shann
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -43,7 +44,9 @@ def _check_text(text, name: str) -> str:
 
 def _check_key(key, name: str = "key") -> str:
     if not isinstance(key, str) or sorted(key) != list(ALPHABET):
-        raise ValueError(f"{name} must be a permutation of the 26 letters a-z as a str, got {key!r}")
+        raise ValueError(
+            f"{name} must be a permutation of the 26 letters a-z as a str, got {key!r}"
+        )
     return key
 
 
@@ -88,14 +91,16 @@ def to_indices(text: str, device: torch.device | None = None) -> torch.Tensor:
 
 
 def symbol_error(decoded: str, truth: str) -> float:
-    """Fraction of letter positions where ``decoded`` differs from ``truth`` (the symbol error rate).
+    """Fraction of letter positions where ``decoded`` differs from ``truth`` (symbol error rate).
 
     Both texts must have the same letters-only length (they are two readings of one ciphertext).
     """
     a, b = to_indices(decoded, "cpu"), to_indices(truth, "cpu")
     if len(a) != len(b) or len(a) == 0:
-        raise ValueError(f"decoded and truth must have the same non-zero number of letters, "
-                         f"got {len(a)} and {len(b)}")
+        raise ValueError(
+            f"decoded and truth must have the same non-zero number of letters, "
+            f"got {len(a)} and {len(b)}"
+        )
     return (a != b).double().mean().item()
 
 
@@ -136,7 +141,7 @@ def ngram_counts(idx: torch.Tensor, n: int) -> torch.Tensor:
         return torch.zeros((A,) * n, dtype=torch.float64, device=idx.device)
     codes = torch.zeros(idx.numel() - n + 1, dtype=torch.long, device=idx.device)
     for j in range(n):
-        codes = codes * A + idx[j: idx.numel() - n + 1 + j]
+        codes = codes * A + idx[j : idx.numel() - n + 1 + j]
     return torch.bincount(codes, minlength=A**n).double().reshape((A,) * n)
 
 
@@ -155,12 +160,15 @@ def fit_ngram(reference_text: str, n: int = 3, prior: float = 20.0) -> NGramMode
         raise ValueError(f"prior must be positive, got {prior!r}")
     idx = to_indices(reference_text)
     if idx.numel() < 26 * n:
-        raise ValueError(f"reference_text has {idx.numel()} letters; need at least {26 * n} for n={n}")
+        raise ValueError(
+            f"reference_text has {idx.numel()} letters; need at least {26 * n} for n={n}"
+        )
     prob = torch.full((A,), 1.0 / A, dtype=torch.float64, device=idx.device)
     for k in range(1, n + 1):
         counts = ngram_counts(idx, k)  # (26,)*k
         context = counts.sum(-1, keepdim=True)
-        prob = (counts + prior * prob) / (context + prior)  # prob broadcasts over the new first axis
+        # the lower-order prob broadcasts over the new (oldest) context axis
+        prob = (counts + prior * prob) / (context + prior)
         if k == 1:
             unigram = prob.log().float()
     return NGramModel(n=n, log_prob=prob.log().float(), unigram=unigram, prior=prior)
@@ -179,6 +187,21 @@ def cross_entropy_bits(model: NGramModel, text: str) -> float:
 
 
 # ---------------------------------------------------------------- the batched search
+@contextmanager
+def few_threads(device: torch.device):
+    """Run a loop of many small kernels single-threaded on the CPU: there, thread hand-offs cost
+    more than they save (measured: up to 30x the CPU time on a busy 2-core machine)."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass
 class CipherBatch:
     """Many ciphertexts (one per search chain) as one ragged list of their distinct n-grams.
@@ -199,7 +222,7 @@ class CipherBatch:
 
     @property
     def slots(self) -> list[torch.Tensor]:
-        """For position j of the n-grams, the row ``owner * 26 + letter`` of a (chains*26)-row table."""
+        """For n-gram position j, the row ``owner * 26 + letter`` of a (chains * 26)-row table."""
         if not hasattr(self, "_slots"):
             self._slots = [self.owner * A + self.grams[:, j] for j in range(self.grams.shape[1])]
         return self._slots
@@ -213,7 +236,7 @@ class CipherBatch:
 
 
 def cipher_batch(ciphers: list[torch.Tensor], n: int, copies: int = 1) -> CipherBatch:
-    """A ``CipherBatch`` with ``copies`` chains per ciphertext (chain ``b`` holds cipher ``b // copies``)."""
+    """A ``CipherBatch``, ``copies`` chains per ciphertext (chain b holds cipher b // copies)."""
     grams, counts, owner = [], [], []
     for b, idx in enumerate(ciphers):
         g, c = torch.unique(idx.unfold(0, n, 1), dim=0, return_counts=True)
@@ -265,8 +288,15 @@ def hill_climb(model: NGramModel, batch: CipherBatch, keys: torch.Tensor, max_st
     return keys, score
 
 
-def anneal(model: NGramModel, batch: CipherBatch, keys: torch.Tensor, steps: int = 10_000,
-           t_start: float = 0.1, t_end: float = 0.003, generator: torch.Generator | None = None):
+def anneal(
+    model: NGramModel,
+    batch: CipherBatch,
+    keys: torch.Tensor,
+    steps: int = 10_000,
+    t_start: float = 0.1,
+    t_end: float = 0.003,
+    generator: torch.Generator | None = None,
+):
     """Simulated annealing (Metropolis) over swaps, all chains at once; returns the best keys seen.
 
     Each step proposes one random transposition per chain and accepts it with probability
@@ -295,16 +325,23 @@ def anneal(model: NGramModel, batch: CipherBatch, keys: torch.Tensor, steps: int
 def frequency_key(model: NGramModel, idx: torch.Tensor) -> torch.Tensor:
     """Rank matching: the i-th most frequent cipher letter decrypts to the i-th most frequent
     reference letter (the maximum of the unigram likelihood, by the rearrangement inequality)."""
-    cipher_order = torch.argsort(torch.bincount(idx, minlength=A).float(), descending=True, stable=True)
+    cipher_order = torch.argsort(
+        torch.bincount(idx, minlength=A).float(), descending=True, stable=True
+    )
     plain_order = torch.argsort(model.unigram, descending=True, stable=True)
     key = torch.empty(A, dtype=torch.long, device=idx.device)
     key[cipher_order] = plain_order
     return key
 
 
-def search(model: NGramModel, ciphers: list[torch.Tensor], restarts: int = 8, steps: int = 10_000,
-           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decryption maps of several ciphertexts (index tensors) at once: ``(keys (C, 26), scores (C,))``.
+def search(
+    model: NGramModel,
+    ciphers: list[torch.Tensor],
+    restarts: int = 8,
+    steps: int = 10_000,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decryption maps of several ciphertexts (index tensors) at once: ``(keys, scores)``.
 
     Each ciphertext gets ``restarts`` chains: one starts from the frequency-matching key, the
     others from uniformly random keys. Every chain anneals for ``steps`` steps; the most likely
@@ -318,13 +355,20 @@ def search(model: NGramModel, ciphers: list[torch.Tensor], restarts: int = 8, st
         batch = cipher_batch(ciphers, 1)
         return keys, score_keys(model, batch, keys[:, None, :])[:, 0]
     batch = cipher_batch(ciphers, model.n, restarts)
-    keys = torch.stack([frequency_key(model, c) if r == 0 else
-                        torch.randperm(A, generator=generator, device=device)
-                        for c in ciphers for r in range(restarts)])
-    keys, score = anneal(model, batch, keys, steps, generator=generator)
-    best = score.view(len(ciphers), restarts).argmax(1)
-    keys = keys[torch.arange(len(ciphers), device=device) * restarts + best]
-    return hill_climb(model, cipher_batch(ciphers, model.n), keys)
+    keys = torch.stack(
+        [
+            frequency_key(model, c)
+            if r == 0
+            else torch.randperm(A, generator=generator, device=device)
+            for c in ciphers
+            for r in range(restarts)
+        ]
+    )
+    with few_threads(keys.device):
+        keys, score = anneal(model, batch, keys, steps, generator=generator)
+        best = score.view(len(ciphers), restarts).argmax(1)
+        keys = keys[torch.arange(len(ciphers), device=device) * restarts + best]
+        return hill_climb(model, cipher_batch(ciphers, model.n), keys)
 
 
 # ---------------------------------------------------------------- the public solver
@@ -347,8 +391,14 @@ def _decryption_to_key(g: torch.Tensor) -> str:
     return "".join(key)
 
 
-def decipher(ciphertext: str, reference_text: str | NGramModel, n: int = 3, restarts: int = 8,
-             steps: int = 10_000, seed: int = 0) -> Decipherment:
+def decipher(
+    ciphertext: str,
+    reference_text: str | NGramModel,
+    n: int = 3,
+    restarts: int = 8,
+    steps: int = 10_000,
+    seed: int = 0,
+) -> Decipherment:
     """Break a substitution cipher using only plain text from elsewhere (no parallel text).
 
     Fits an n-gram model on ``reference_text`` (or takes a fitted ``NGramModel``, whose ``n`` then
@@ -377,17 +427,30 @@ def decipher(ciphertext: str, reference_text: str | NGramModel, n: int = 3, rest
             raise ValueError("reference_text must hold at least 1000 letters a-z of plain text")
         model = fit_ngram(reference_text, n)
     else:
-        raise ValueError(f"reference_text must be a str or an NGramModel, got {type(reference_text).__name__}")
+        raise ValueError(
+            f"reference_text must be a str or an NGramModel, got {type(reference_text).__name__}"
+        )
     idx = to_indices(ciphertext, model.log_prob.device)
     if idx.numel() < model.n:
-        raise ValueError(f"ciphertext must contain at least n={model.n} letters a-z, got {idx.numel()}")
+        raise ValueError(
+            f"ciphertext must contain at least n={model.n} letters a-z, got {idx.numel()}"
+        )
     g, score = search(model, [idx], restarts, steps, runtime.generator(seed, model.log_prob.device))
     key = _decryption_to_key(g[0])
-    return Decipherment(key=key, plaintext=decipher_with(ciphertext, key), score=score.item(), n=model.n)
+    return Decipherment(
+        key=key, plaintext=decipher_with(ciphertext, key), score=score.item(), n=model.n
+    )
 
 
-def error_vs_length(model: NGramModel, plaintext: str, lengths: list[int], trials: int,
-                    restarts: int = 8, steps: int = 10_000, generator: torch.Generator | None = None):
+def error_vs_length(
+    model: NGramModel,
+    plaintext: str,
+    lengths: list[int],
+    trials: int,
+    restarts: int = 8,
+    steps: int = 10_000,
+    generator: torch.Generator | None = None,
+):
     """Symbol error rate of ``search`` on random passages of ``plaintext`` under random keys.
 
     For every length ``L`` and trial, a passage of ``L`` letters starting at a random position is
@@ -403,12 +466,12 @@ def error_vs_length(model: NGramModel, plaintext: str, lengths: list[int], trial
     for length in lengths:
         for _ in range(trials):
             start = torch.randint(0, idx.numel() - length, (1,), generator=generator, device=device)
-            truth = idx[start: start + length]
+            truth = idx[start : start + length]
             key = torch.randperm(A, generator=generator, device=device)  # plain -> cipher
             truths.append(truth)
             ciphers.append(key[truth])
     keys, _ = search(model, ciphers, restarts, steps, generator)
-    errors = [(g[c] != t).double().mean() for g, c, t in zip(keys, ciphers, truths)]
+    errors = [(g[c] != t).double().mean() for g, c, t in zip(keys, ciphers, truths, strict=True)]
     return torch.stack(errors).view(len(lengths), trials).cpu()
 
 
