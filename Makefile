@@ -6,7 +6,6 @@ BIN    := $(VENV)/bin
 # The CPU build of torch; on Colab nothing here runs and Colab's torch is kept.
 TORCH  ?= torch==2.13.0
 export BOOK_PROGRESS ?= 0
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
 .PHONY: env book test test-lib test-chapters bench lint strip stamp clean
