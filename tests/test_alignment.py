@@ -56,7 +56,9 @@ def test_embeddings_are_unit_vectors_and_cooccurrence_is_symmetric():
 
 def test_alignment_of_a_relabelled_space():
     g = runtime.generator(3)
-    X = torch.nn.functional.normalize(torch.randn(150, 10, generator=g, device=runtime.device()), dim=1)
+    X = torch.nn.functional.normalize(
+        torch.randn(150, 10, generator=g, device=runtime.device()), dim=1
+    )
     X = X * torch.linspace(2, 0.5, 10, device=X.device)  # an anisotropic cloud of "words"
     X = torch.nn.functional.normalize(X, dim=1)
     Q = alignment.random_rotation(10, 1, g)[0]

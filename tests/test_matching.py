@@ -39,7 +39,10 @@ def test_ngram_model_is_normalised():
 
 
 def test_cross_entropy_falls_with_order():
-    h = [matching.cross_entropy_bits(matching.fit_ngram(REFERENCE, n), HELD_OUT[:50_000]) for n in (1, 2, 3)]
+    h = [
+        matching.cross_entropy_bits(matching.fit_ngram(REFERENCE, n), HELD_OUT[:50_000])
+        for n in (1, 2, 3)
+    ]
     assert h[0] > h[1] > h[2] and h[0] < math.log2(26)
 
 
@@ -58,7 +61,9 @@ def test_score_keys_matches_a_direct_sum():
 def test_decipher_recovers_a_held_out_passage():
     secret = HELD_OUT[10_000:10_300]
     key = matching.random_key(runtime.generator(5))
-    found = matching.decipher(matching.encipher(secret, key), REFERENCE, n=3, restarts=4, steps=4000)
+    found = matching.decipher(
+        matching.encipher(secret, key), REFERENCE, n=3, restarts=4, steps=4000
+    )
     assert matching.symbol_error(found.plaintext, secret) <= 0.02
     assert matching.key_error(found.key, key, matching.encipher(secret, key)) <= 0.1
     assert found.n == 3 and found.score < 0
@@ -73,8 +78,9 @@ def test_unigram_decipher_is_frequency_matching():
 
 def test_error_vs_length_shape_and_range():
     model = matching.fit_ngram(REFERENCE, 2)
-    err = matching.error_vs_length(model, HELD_OUT, [16, 300], trials=2, restarts=2, steps=500,
-                                   generator=runtime.generator(0))
+    err = matching.error_vs_length(
+        model, HELD_OUT, [16, 300], trials=2, restarts=2, steps=500, generator=runtime.generator(0)
+    )
     assert err.shape == (2, 2) and ((err >= 0) & (err <= 1)).all()
 
 
@@ -83,18 +89,21 @@ def test_unicity_distance_of_english():
     assert matching.unicity_distance(3.2) == pytest.approx(27.6, abs=0.1)
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: matching.decipher(123, REFERENCE), "ciphertext"),
-    (lambda: matching.decipher("", REFERENCE), "ciphertext"),
-    (lambda: matching.decipher("abc def", "too short"), "reference_text"),
-    (lambda: matching.decipher("abc def", REFERENCE, n=0), "n"),
-    (lambda: matching.decipher("abc def", REFERENCE, restarts=0), "restarts"),
-    (lambda: matching.decipher("abc def", 3.5), "reference_text"),
-    (lambda: matching.encipher("abc", "abc"), "key"),
-    (lambda: matching.symbol_error("abc", "abcd"), "decoded"),
-    (lambda: matching.fit_ngram(REFERENCE, n=-1), "n"),
-    (lambda: matching.unicity_distance(0.0), "redundancy_bits"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: matching.decipher(123, REFERENCE), "ciphertext"),
+        (lambda: matching.decipher("", REFERENCE), "ciphertext"),
+        (lambda: matching.decipher("abc def", "too short"), "reference_text"),
+        (lambda: matching.decipher("abc def", REFERENCE, n=0), "n"),
+        (lambda: matching.decipher("abc def", REFERENCE, restarts=0), "restarts"),
+        (lambda: matching.decipher("abc def", 3.5), "reference_text"),
+        (lambda: matching.encipher("abc", "abc"), "key"),
+        (lambda: matching.symbol_error("abc", "abcd"), "decoded"),
+        (lambda: matching.fit_ngram(REFERENCE, n=-1), "n"),
+        (lambda: matching.unicity_distance(0.0), "redundancy_bits"),
+    ],
+)
 def test_bad_input_is_rejected_by_name(call, name):
     with pytest.raises(ValueError, match=name):
         call()
