@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 export BOOK_PROGRESS ?= 0
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: env book test test-lib test-chapters bench lint strip stamp clean
+.PHONY: env book test test-lib test-colab test-rendered test-coursework bench lint strip stamp student grade clean
 
 env: $(VENV)/.ready
 
@@ -31,7 +31,16 @@ test: env
 	$(BIN)/python -m pytest -q --nbval-lax chapters
 
 test-lib: env
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests -m "not colab and not browser"
+
+## Every chapter in a fresh Colab-like venv (setup cell + first cells; BOOK_COLAB_CELLS=all for all).
+test-colab: env
+	$(BIN)/python -m pytest -q -m colab tests/test_colab.py
+
+## Every page of the built book (run `make book` first) in headless Chromium, with screenshots.
+test-rendered: env
+	test -f $(VENV)/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js || npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/mathjax mathjax@3
+	$(BIN)/python -m pytest -q -m browser tests/test_rendered.py
 
 bench: env
 	$(BIN)/python -m benchmarks
