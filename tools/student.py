@@ -657,7 +657,7 @@ def score(chapter: Chapter, executed: dict) -> list[dict]:
 
 
 def grade(
-    submission: Path, chapter: Path | str | None = None, timeout: float = 600, scale: str = "small"
+    submission: Path, chapter: Path | str | None = None, timeout: float = 900, scale: str = "small"
 ) -> dict:
     """Grade one submitted notebook; returns the report (see module docstring)."""
     start = time.time()
@@ -740,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+", help="notebooks, or folders of notebooks")
     p.add_argument("--chapter", help="chapter number (01) or solution notebook path")
     p.add_argument("--out", type=Path, help="folder for the JSON reports (default: beside each)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per cell (default 600)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per cell (default 900)")
     p.add_argument("--scale", default="small", choices=("small", "full"))
     args = parser.parse_args(argv)
 
