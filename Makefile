@@ -42,6 +42,20 @@ test-rendered: env
 	test -f $(VENV)/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js || npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/mathjax mathjax@3
 	$(BIN)/python -m pytest -q -m browser tests/test_rendered.py
 
+## Student edition: notebooks without solutions (student/chapters) and the book built from them.
+student: env
+	$(BIN)/python -m tools.student edition student
+	$(BIN)/python -m tools.student website _build/student --reuse _build
+
+## Grade submissions: make grade SUBMISSIONS="alice.ipynb submissions/"
+grade: env
+	$(BIN)/python -m tools.student grade $(SUBMISSIONS)
+
+## Slow: grade every chapter's solution (full marks) and blank student edition (zero marks).
+COURSEWORK ?= 1
+test-coursework: env
+	COURSEWORK_FULL=$(COURSEWORK) $(BIN)/python -m pytest -q tests/test_coursework.py -k grading_every
+
 bench: env
 	$(BIN)/python -m benchmarks
 
