@@ -251,7 +251,8 @@ def decode(payload: bytes, probs) -> np.ndarray:
 
 # ---------------------------------------------------------------- the container
 def wrap(payload: bytes, original: bytes, kind: bytes = b"RAW0") -> bytes:
-    """``payload`` behind a header: magic, version, ``kind`` (4 bytes), len and CRC-32 of ``original``."""
+    """``payload`` behind a header: magic, version, ``kind`` (4 bytes), length and CRC-32 of
+    ``original``."""
     if not isinstance(kind, bytes) or len(kind) != 4:
         raise ValueError(f"kind must be 4 bytes, got {kind!r}")
     header = _HEADER.pack(MAGIC, VERSION, kind, len(original), zlib.crc32(original))

@@ -165,7 +165,7 @@ def read_cifar_binary(path: Path, members: list[str]):
 
 
 def cifar10(split: str = "train", directory: Path | None = None):
-    """CIFAR-10 ``(images uint8 N×32×32×3, labels int64 N)`` from the binary (not pickled) release."""
+    """CIFAR-10 ``(images uint8 N×32×32×3, labels int64 N)`` from the binary release."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     members = (
