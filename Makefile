@@ -24,8 +24,10 @@ $(VENV)/.ready: requirements.txt pyproject.toml
 book: env
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-## All tests: lib's unit tests, then every chapter executed by nbval.
+## All tests: lint, notebook conventions, lib's unit tests (with the Colab check of every chapter's
+## first cells in a fresh venv), then every chapter executed by nbval.
 test: env
+	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/python -m tools.notebooks check
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval-lax chapters
