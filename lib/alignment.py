@@ -20,7 +20,6 @@ import math
 import torch
 
 from lib import runtime
-from lib.matching import few_threads
 
 
 def _batched(t: torch.Tensor, name: str) -> torch.Tensor:
@@ -137,7 +136,7 @@ def isotropic_gaussian(
 
 def recover_rotation(X: torch.Tensor, Y: torch.Tensor, iters: int = 10, eps: float = 0.05):
     """``wasserstein_procrustes`` started from ``moment_init``: the chapter's rotation solver."""
-    with few_threads(X.device):
+    with runtime.threads(1, X.device):
         return wasserstein_procrustes(X, Y, moment_init(X, Y), iters, eps)
 
 
@@ -202,7 +201,7 @@ def ppmi_embeddings(C: torch.Tensor, dim: int, alpha: float = 0.75) -> torch.Ten
     pb = pb / pb.sum()
     pmi = torch.log((C / total).clamp_min(1e-30) / (pa * pb).clamp_min(1e-30))
     ppmi = torch.where(C > 0, pmi.clamp_min(0), torch.zeros_like(pmi))
-    with few_threads(C.device):
+    with runtime.threads(1, C.device):
         U, S, _ = torch.linalg.svd(ppmi)
     E = U[:, :dim] * S[:dim].sqrt()
     E = torch.nn.functional.normalize(E, dim=1)
@@ -270,7 +269,7 @@ def align_embeddings(
        dictionary from CSLS nearest neighbours, both directions, among the ``top`` words; repeat.
     Returns ``(Q, translation)``: ``translation[i]`` the index in Y of word i of X (CSLS).
     """
-    with few_threads(X.device):
+    with runtime.threads(1, X.device):
         k = min(seed_words, len(X), len(Y))
         T = gromov_wasserstein(X[:k] @ X[:k].T, Y[:k] @ Y[:k].T, eps)
         src, tgt = torch.arange(k, device=X.device), T.argmax(1)

@@ -19,7 +19,6 @@ Kernels are torch and run on ``lib.runtime.device()``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -56,18 +55,6 @@ def _check_features(features, n: int) -> torch.Tensor:
     if x.ndim != 2 or x.shape[0] != n:
         raise ValueError(f"features must be an (n × d) array with n = {n}, got {tuple(x.shape)}")
     return x
-
-
-@contextlib.contextmanager
-def _one_thread_on_cpu(device: torch.device):
-    """Small matrices run faster on one CPU thread than on several competing ones."""
-    old = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 # ---------------------------------------------------------------- codes that ignore X
@@ -174,7 +161,7 @@ def logistic_bits(
     out = np.empty(len(labels))
     out[: edges[1]] = math.log2(n_classes)
     for a, b in zip(edges[1:-1], edges[2:], strict=True):
-        with torch.enable_grad(), _one_thread_on_cpu(x.device):
+        with torch.enable_grad(), runtime.threads(1, x.device):
             model = fit_softmax_regression(x[:a], y[:a], n_classes, l2, steps)
         with torch.no_grad():
             p = torch.softmax(model(x[a:b]), dim=1).double()

@@ -22,7 +22,6 @@ the n-gram models, so the models see one unbroken stream of letters, as in Shann
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -187,21 +186,6 @@ def cross_entropy_bits(model: NGramModel, text: str) -> float:
 
 
 # ---------------------------------------------------------------- the batched search
-@contextmanager
-def few_threads(device: torch.device):
-    """Run a loop of many small kernels single-threaded on the CPU: there, thread hand-offs cost
-    more than they save (measured: up to 30x the CPU time on a busy 2-core machine)."""
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @dataclass
 class CipherBatch:
     """Many ciphertexts (one per search chain) as one ragged list of their distinct n-grams.
@@ -364,7 +348,7 @@ def search(
             for r in range(restarts)
         ]
     )
-    with few_threads(keys.device):
+    with runtime.threads(1, keys.device):
         keys, score = anneal(model, batch, keys, steps, generator=generator)
         best = score.view(len(ciphers), restarts).argmax(1)
         keys = keys[torch.arange(len(ciphers), device=device) * restarts + best]

@@ -49,7 +49,6 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import math
@@ -204,16 +203,6 @@ class Learner:
         self.model.eval()
 
 
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _run(
     n: int, cfg: PrequentialConfig, code_step, progress: bool = False, on_chunk=None, device=None
 ) -> tuple[list[int], np.ndarray]:
@@ -233,7 +222,7 @@ def _run(
         if progress
         else None
     )
-    with _threads(cfg.threads):
+    with runtime.threads(cfg.threads):
         learner.model.eval()
         for k, (start, length) in enumerate(chunks(n, cfg)):
             positions = start + np.arange(cfg.lanes)[:, None] * length + np.arange(length)

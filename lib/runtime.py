@@ -7,6 +7,7 @@ Every chapter starts with ``cfg = runtime.settings(small={...}, full={...})``. T
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from types import SimpleNamespace
@@ -67,6 +68,27 @@ def generator(seed: int = 0, on: torch.device | None = None) -> torch.Generator:
     g = torch.Generator(device=on or device())
     g.manual_seed(seed)
     return g
+
+
+@contextlib.contextmanager
+def threads(n: int = 1, on: torch.device | None = None):
+    """Run the enclosed torch code on ``n`` CPU threads, restoring the count afterwards.
+
+    Loops of many small kernels run faster on one thread than on several handing work back and
+    forth, and a fixed count fixes the order of floating-point sums (the prequential coder of
+    chapter 5 relies on that). With ``on`` a GPU device, nothing changes.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if on is not None and torch.device(on).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def progress(iterable=None, **kwargs):

@@ -56,3 +56,15 @@ def test_progress_iterates_quiet_or_not(monkeypatch):
         monkeypatch.setenv("BOOK_PROGRESS", quiet)
         assert list(runtime.progress(range(3))) == [0, 1, 2]
         assert list(runtime.progress(range(3), disable=True, desc="x")) == [0, 1, 2]
+
+
+def test_threads_sets_and_restores_the_cpu_thread_count():
+    before = torch.get_num_threads()
+    with runtime.threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with runtime.threads(1, on=torch.device("meta")):  # not the CPU: left alone
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="at least 1"):
+        with runtime.threads(0):
+            pass
