@@ -8,3 +8,17 @@ Every module ``benchmarks/bench_<topic>.py`` defines ``run(scale: str) -> list[d
 ``python -m benchmarks`` runs them all (``python -m benchmarks coding`` just one) and prints a
 table; results are also written to ``benchmarks/results/<topic>.json`` for the book's page.
 """
+
+
+def row(name, ours, peer, unit, goal=None, met=None, note="") -> dict:
+    """One result row in the format above, with ``ratio = ours / peer``."""
+    return {
+        "name": name,
+        "ours": float(ours),
+        "peer": float(peer),
+        "unit": unit,
+        "ratio": float(ours) / float(peer),
+        "goal": goal,
+        "met": met,
+        "note": note,
+    }

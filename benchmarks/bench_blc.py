@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from benchmarks import row
 from lib import blc
 
 
@@ -155,12 +156,11 @@ def run(scale: str) -> list[dict]:
         raise AssertionError("the two enumerators disagree on K_t")
     programs = sum(blc.count_terms(k) for k in range(n + 1))
     rows = [
-        dict(
-            name=f"K_t table, all descriptions <= {n} bits",
-            ours=t_ours,
-            peer=t_naive,
-            unit="s",
-            ratio=t_ours / t_naive,
+        row(
+            f"K_t table, all descriptions <= {n} bits",
+            t_ours,
+            t_naive,
+            "s",
             goal="ratio <= 0.5",
             met=t_ours / t_naive <= 0.5,
             note=f"{programs} closed programs; identical K_t for {len(k_ours)} strings",
@@ -173,12 +173,11 @@ def run(scale: str) -> list[dict]:
     if r_ours.term != r_naive.term or r_ours.steps != r_naive.steps:
         raise AssertionError("the two reducers disagree on the self-interpreter run")
     rows.append(
-        dict(
-            name="self-interpreter E running a program",
-            ours=t_ours,
-            peer=t_naive,
-            unit="s",
-            ratio=t_ours / t_naive,
+        row(
+            "self-interpreter E running a program",
+            t_ours,
+            t_naive,
+            "s",
             goal="ratio <= 0.01",
             met=t_ours / t_naive <= 0.01,
             note=f"{r_ours.steps} beta-steps, same count",
@@ -190,12 +189,11 @@ def run(scale: str) -> list[dict]:
         reach(naive_complexities, budget, steps),
     )
     rows.append(
-        dict(
-            name=f"N reached in {budget:g} s CPU",
-            ours=float(n_ours),
-            peer=float(n_naive),
-            unit="bits",
-            ratio=n_ours / n_naive,
+        row(
+            f"N reached in {budget:g} s CPU",
+            float(n_ours),
+            float(n_naive),
+            "bits",
             goal="ratio >= 1",
             met=n_ours >= n_naive,
             note=f"step limit {steps}",

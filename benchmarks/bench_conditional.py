@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from benchmarks import row
 from lib import compressors, conditional, data
 
 
@@ -35,12 +36,11 @@ def run(scale: str) -> list[dict]:
         if b_naive != b_ours:
             raise AssertionError(f"{name}: ClassCode and the definition disagree")
         rows.append(
-            dict(
-                name=f"class-conditional bits, {name}, {n_queries} queries, |D| = {size} B",
-                ours=t_ours,
-                peer=t_naive,
-                unit="s",
-                ratio=t_ours / t_naive,
+            row(
+                f"class-conditional bits, {name}, {n_queries} queries, |D| = {size} B",
+                t_ours,
+                t_naive,
+                "s",
                 goal="ratio <= 0.5",
                 met=t_ours / t_naive <= 0.5,
                 note="identical bits; peer recompresses D (zlib) or rebuilds the dictionary (zstd)",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import lib
+from benchmarks import row
 from lib import coding, data, prequential
 
 SETTINGS = {
@@ -69,19 +70,6 @@ def cpu_seconds(fn, repeats: int = 3) -> float:
         fn()
         best = min(best, time.process_time() - start)
     return best
-
-
-def row(name, ours, peer, unit, goal=None, met=None, note=""):
-    return {
-        "name": name,
-        "ours": float(ours),
-        "peer": float(peer),
-        "unit": unit,
-        "ratio": float(ours) / float(peer),
-        "goal": goal,
-        "met": met,
-        "note": note,
-    }
 
 
 def compression_rows(scale: str) -> list[dict]:

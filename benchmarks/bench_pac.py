@@ -13,6 +13,7 @@ import time
 import numpy as np
 import torch
 
+from benchmarks import row
 from lib import bounds, runtime
 
 
@@ -64,15 +65,14 @@ def _run(scale: str) -> list[dict]:
     if not np.allclose(got, want, atol=1e-5):
         raise AssertionError("kernel and loop disagree")
     return [
-        {
-            "name": f"PAC Monte Carlo: {n:,} halfspaces x {trials} trials (m={m})",
-            "ours": ours,
-            "peer": peer,
-            "unit": "s",
-            "ratio": ours / peer,
-            "goal": "ratio <= 0.1",
-            "met": ours / peer <= 0.1,
-            "note": f"batched torch on {dev.type} vs numpy loop over hypotheses: {peer / ours:.0f}x"
+        row(
+            f"PAC Monte Carlo: {n:,} halfspaces x {trials} trials (m={m})",
+            ours,
+            peer,
+            "s",
+            goal="ratio <= 0.1",
+            met=ours / peer <= 0.1,
+            note=f"batched torch on {dev.type} vs numpy loop over hypotheses: {peer / ours:.0f}x"
             f" faster ({'wall' if dev.type == 'cuda' else 'CPU'} seconds; one thread on a CPU)",
-        }
+        )
     ]
