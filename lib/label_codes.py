@@ -1,4 +1,4 @@
-"""Supervised data as compression: code lengths of the labels ``Y`` given the inputs ``X`` (ch. 4).
+"""Supervised data as compression: code lengths of labels ``Y`` given inputs ``X`` (ch. 4 and 5).
 
 Sender and receiver both have the inputs ``x_1..x_n``; the sender transmits the labels. Every code
 here is *prequential*: label ``y_t`` is coded with a distribution ``p_t(· | x_t)`` computed from
@@ -12,6 +12,13 @@ within a few bits of it: ``lib.coding``). Functions return the per-example terms
 - ``logistic_bits``: softmax regression refit on all earlier examples at doubling block boundaries.
 - ``cluster_bits``: a KT code per cluster of an unsupervised clustering of ``X``.
 
+Chapter 5 compares the two ways of paying for a model (Blier & Ollivier 2018):
+
+- ``two_part_code``: train on everything, send the weights quantized to ``b`` bits, then the labels
+  under that model; ``b`` is chosen to make the sum smallest.
+- ``prequential_label_code``: a softmax regression or small MLP retrained at doubling block
+  boundaries; no parameter is ever sent.
+
 A representation fit on the inputs alone (``pca``, ``kmeans``) costs nothing in ``L(Y | X)``: the
 receiver has ``X`` and can fit it too. That is unsupervised pretraining in the compression view.
 Kernels are torch and run on ``lib.runtime.device()``.
@@ -19,6 +26,7 @@ Kernels are torch and run on ``lib.runtime.device()``.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -36,6 +44,12 @@ __all__ = [
     "kmeans",
     "rbf_features",
     "cluster_bits",
+    "classifier",
+    "fit",
+    "label_bits",
+    "quantized",
+    "two_part_code",
+    "prequential_label_code",
 ]
 
 
@@ -229,3 +243,99 @@ def cluster_bits(clusters, labels, n_classes: int, alpha: float = 0.5) -> np.nda
         out[t] = -math.log2((row[y] + alpha) / (row.sum() + n_classes * alpha))
         row[y] += 1
     return out
+
+
+# ---------------------------------------------------------------- two-part vs prequential (ch. 5)
+def _check_labelled(x, y, classes: int):
+    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"x must be N×D and y of length N, got {tuple(x.shape)}, {tuple(y.shape)}")
+    if len(y) and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"labels must lie in [0, {classes})")
+    return x, y
+
+
+def classifier(dim: int, classes: int, hidden: int = 0, seed: int = 0) -> torch.nn.Module:
+    """Softmax regression (``hidden=0``) or a one-hidden-layer MLP, seeded."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if hidden:
+            return torch.nn.Sequential(
+                torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, classes)
+            )
+        return torch.nn.Linear(dim, classes)
+
+
+def fit(
+    model: torch.nn.Module, x, y, steps: int = 300, lr: float = 0.05, weight_decay: float = 1e-3
+) -> torch.nn.Module:
+    """Full-batch Adam on the cross-entropy (deterministic on the CPU)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model
+
+
+@torch.no_grad()
+def label_bits(model: torch.nn.Module, x, y) -> np.ndarray:
+    """``-log2 p(y_t | x_t)`` per example (bits)."""
+    logp = torch.log_softmax(model(x), dim=-1)[torch.arange(len(y)), y]
+    return (-logp / math.log(2)).numpy()
+
+
+@torch.no_grad()
+def quantized(model: torch.nn.Module, bits: int) -> tuple[torch.nn.Module, int]:
+    """A copy of ``model`` with every tensor rounded to ``2**bits`` levels on [-r, r], and the
+    description length of those parameters: ``bits`` per parameter + 32 bits per tensor for r."""
+    if not isinstance(bits, int) or not 1 <= bits <= 32:
+        raise ValueError(f"bits must be an int in [1, 32], got {bits!r}")
+    q = copy.deepcopy(model)
+    cost = 0
+    for p in q.parameters():
+        r = p.abs().max().clamp_min(1e-12)
+        step = 2 * r / (2**bits - 1)
+        p.copy_(torch.round((p + r) / step) * step - r)
+        cost += bits * p.numel() + 32
+    return q, cost
+
+
+def two_part_code(
+    x, y, classes: int, hidden: int = 0, precisions=range(2, 17), seed: int = 0, **fit_args
+) -> dict:
+    """Two-part code of the labels: train on everything, then for every precision ``b`` the
+    model bits and residual bits; ``best`` is the precision with the smallest total."""
+    x, y = _check_labelled(x, y, classes)
+    model = fit(classifier(x.shape[1], classes, hidden, seed), x, y, **fit_args)
+    rows = {}
+    for b in precisions:
+        q, cost = quantized(model, b)
+        rows[b] = (cost, float(label_bits(q, x, y).sum()))
+    best = min(rows, key=lambda b: sum(rows[b]))
+    return {
+        "by_precision": rows,
+        "best": best,
+        "model_bits": rows[best][0],
+        "data_bits": rows[best][1],
+        "total": sum(rows[best]),
+    }
+
+
+def prequential_label_code(
+    x, y, classes: int, hidden: int = 0, first: int = 16, seed: int = 0, **fit_args
+) -> np.ndarray:
+    """Per-example bits of the prequential code of the labels (block-wise, as Blier & Ollivier):
+    the first ``first`` labels uniformly, then ``doubling_blocks``, each coded by a model trained
+    (from scratch, same seed) on all labels before the block."""
+    x, y = _check_labelled(x, y, classes)
+    bits = np.full(len(y), math.log2(classes))
+    if len(y) == 0:
+        return bits
+    edges = doubling_blocks(len(y), first)
+    for a, b in zip(edges[1:-1], edges[2:], strict=True):
+        model = fit(classifier(x.shape[1], classes, hidden, seed), x[:a], y[:a], **fit_args)
+        bits[a:b] = label_bits(model, x[a:b], y[a:b])
+    return bits

@@ -75,3 +75,54 @@ def test_doubling_blocks_and_errors():
         lc.logistic_bits(X, Y, 10, epsilon=0)
     with pytest.raises(ValueError, match="clusters"):
         lc.cluster_bits([0, 1], Y, 10)
+
+
+# ---------------------------------------------------------------- two-part vs prequential (ch. 5)
+XS = (X / 16.0)[:200]
+YS = Y[:200]
+
+
+def test_quantized_costs_and_rounds():
+    model = lc.classifier(XS.shape[1], 10, seed=1)
+    q, cost = lc.quantized(model, 3)
+    assert cost == 3 * (64 * 10 + 10) + 2 * 32
+    for p in q.parameters():
+        r = p.abs().max()
+        levels = ((p + r) / (2 * r / 7)).detach().numpy()
+        assert np.allclose(levels, np.round(levels), atol=1e-4)
+        assert len(np.unique(np.round(levels))) <= 8
+    with pytest.raises(ValueError, match="bits"):
+        lc.quantized(model, 0)
+
+
+def test_two_part_code_totals_and_best_precision():
+    code = lc.two_part_code(XS, YS, 10, precisions=range(2, 9), steps=50)
+    totals = {b: sum(v) for b, v in code["by_precision"].items()}
+    assert code["best"] == min(totals, key=totals.get)
+    assert code["total"] == pytest.approx(code["model_bits"] + code["data_bits"])
+    assert code["model_bits"] == 650 * code["best"] + 64
+    rows = code["by_precision"]
+    assert rows[8][1] < rows[2][1]  # finer weights, smaller residual
+    # Blier & Ollivier's point on few examples: sending 650 weights costs more than the labels
+    prequential = lc.prequential_label_code(XS, YS, 10, steps=50).sum()
+    assert prequential < len(YS) * math.log2(10) < code["total"]
+
+
+def test_prequential_label_code_is_causal_and_learns():
+    bits = lc.prequential_label_code(XS, YS, 10, first=16, steps=50)
+    assert bits.shape == (200,) and np.all(bits > 0)
+    assert np.all(bits[:16] == math.log2(10))
+    assert bits[100:].mean() < 0.5 * math.log2(10)  # it has learned the digits
+    changed = YS.copy()
+    changed[128:] = (changed[128:] + 1) % 10
+    again = lc.prequential_label_code(XS, changed, 10, first=16, steps=50)
+    assert np.array_equal(bits[:128], again[:128])  # the past does not see the future
+    assert lc.prequential_label_code(XS[:5], YS[:5], 10).tolist() == [math.log2(10)] * 5
+    assert lc.prequential_label_code(XS[:0], YS[:0], 10).shape == (0,)
+
+
+def test_label_code_inputs_are_checked():
+    with pytest.raises(ValueError, match="N×D"):
+        lc.two_part_code(XS[:10], YS[:9], 10)
+    with pytest.raises(ValueError, match="labels"):
+        lc.prequential_label_code(XS[:10], YS[:10] + 10, 10)
