@@ -37,12 +37,16 @@ Causality: the code length of byte ``p`` depends only on bytes before ``p`` (the
 does not depend on the data's length), so ``code_lengths(x + y)[:len(x)] == code_lengths(x)``:
 the total splits as L(x) + L(y | x).
 
+``model="cm"`` is the other end of the design space: no neural network, but many small adaptive
+context models mixed bit by bit (``lib.context_mixing``). It is the best compressor of the book
+and the command line's default.
+
 Also here (chapter 5): codes for the *labels* of a data set given its inputs (Blier & Ollivier
 2018): uniform, two-part (quantized weights + residual) and prequential.
 
 Command line::
 
-    python -m lib.prequential compress IN OUT [--model gpt|ngram]
+    python -m lib.prequential compress IN OUT [--model cm|gpt|ngram]
     python -m lib.prequential decompress IN OUT
 """
 
@@ -61,18 +65,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lib import coding, ngram, runtime
+from lib import coding, context_mixing, ngram, runtime
 from lib.models import GPT, GPTConfig
 
 BOS = 256  # the symbol every lane starts with; the model's vocabulary is 256 bytes + BOS
-KINDS = {"gpt": b"PQG1", "ngram": b"PQN1"}  # container kinds
+KINDS = {"gpt": b"PQG1", "ngram": b"PQN1", "cm": context_mixing.KIND}  # container kinds
 
 
 @dataclass(frozen=True)
 class PrequentialConfig:
     """Everything both sides must agree on. Stored in the compressed file's header."""
 
-    model: str = "gpt"  # "gpt" (a transformer trained online) or "ngram" (lib.ngram mixture)
+    # "gpt" (a transformer trained online), "ngram" (lib.ngram mixture) or "cm" (lib.context_mixing,
+    # which has no settings of its own)
+    model: str = "gpt"
     n_layer: int = 2
     n_head: int = 4
     n_embd: int = 64
@@ -276,6 +282,8 @@ def code_lengths(
     data, cfg = _check_data(data), _check_cfg(cfg)
     if cfg.model == "ngram":
         return ngram.code_lengths(data, ngram.default_models(cfg.ngram_order))
+    if cfg.model == "cm":
+        return context_mixing.code_lengths(data)
     x = np.frombuffer(data, dtype=np.uint8)
     bits = np.zeros(len(x))
 
@@ -337,6 +345,8 @@ def compress(
     """The compressed file of ``data`` (a ``lib.coding`` container); optionally with the
     per-byte ideal code lengths it was coded with: ``(blob, bits)``."""
     data, cfg = _check_data(data), _check_cfg(cfg)
+    if cfg.model == "cm":  # a container of its own (kind CMX1)
+        return context_mixing.compress(data, progress, return_code_lengths)
     enc = coding.Encoder()
     x = np.frombuffer(data, dtype=np.uint8)
     bits = np.zeros(len(x))
@@ -363,6 +373,8 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
     payload, length, crc, kind = coding.unwrap(blob)
     if kind not in KINDS.values():
         raise coding.CorruptStreamError(f"not a prequential container (kind {kind!r})")
+    if kind == KINDS["cm"]:
+        return context_mixing.decompress(blob, progress)
     cfg, n, stored, stream = _parse_header(payload)
     if n != length or KINDS[cfg.model] != kind:
         raise coding.CorruptStreamError("header and container disagree (corrupt file)")
@@ -514,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("compress", help="compress IN into OUT")
     c.add_argument("input")
     c.add_argument("output")
-    c.add_argument("--model", choices=sorted(KINDS), default="gpt")
+    c.add_argument("--model", choices=sorted(KINDS), default="cm", help="default: cm, the best")
     for name in ("n_layer", "n_embd", "lanes", "train_steps", "seed"):
         c.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
     d = sub.add_parser("decompress", help="decompress IN into OUT (checked byte for byte)")

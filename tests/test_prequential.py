@@ -51,9 +51,23 @@ def test_round_trip_text_and_code_length():
     assert bits.sum() < 8 * len(TEXT)  # it learned something: better than raw bytes
 
 
-@pytest.mark.parametrize("model", ["gpt", "ngram"])
+def config(model: str) -> PrequentialConfig:
+    return TINY if model == "gpt" else PrequentialConfig(model=model)
+
+
+def test_round_trip_context_mixing():
+    cfg = PrequentialConfig(model="cm")
+    blob, bits = prequential.compress(TEXT, cfg, return_code_lengths=True)
+    assert coding.unwrap(blob)[3] == prequential.KINDS["cm"]
+    assert prequential.decompress(blob) == TEXT
+    assert np.array_equal(bits, prequential.code_lengths(TEXT, cfg))
+    assert 8 * len(blob) < bits.sum() + 8 * 40  # the stream is the ideal length + a few bytes
+    assert len(blob) < len(prequential.compress(TEXT, PrequentialConfig(model="ngram")))
+
+
+@pytest.mark.parametrize("model", ["gpt", "ngram", "cm"])
 def test_empty_input(model):
-    cfg = TINY if model == "gpt" else PrequentialConfig(model="ngram")
+    cfg = config(model)
     blob = prequential.compress(b"", cfg)
     assert prequential.decompress(blob) == b""
     assert len(prequential.code_lengths(b"", cfg)) == 0
@@ -93,9 +107,9 @@ def test_incremental_step_matches_the_full_forward():
         torch.testing.assert_close(step, full[:, t], atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("model", ["gpt", "ngram"])
+@pytest.mark.parametrize("model", ["gpt", "ngram", "cm"])
 def test_corrupt_and_truncated_blobs_raise(model):
-    cfg = TINY if model == "gpt" else PrequentialConfig(model="ngram")
+    cfg = config(model)
     blob = prequential.compress(TEXT, cfg)
     for bad in (blob[:10], blob[:-1], blob[: len(blob) // 2], blob + b"\0", b"", b"junk" * 9):
         with pytest.raises(coding.CorruptStreamError):
@@ -139,6 +153,8 @@ def test_command_line_round_trip(tmp_path):
         [
             *run,
             "compress",
+            "--model",
+            "gpt",
             "--n-layer",
             "1",
             "--n-embd",
@@ -156,3 +172,13 @@ def test_command_line_round_trip(tmp_path):
     packed.write_bytes(packed.read_bytes()[:-3])
     bad = subprocess.run([*run, "decompress", str(packed), str(out)], capture_output=True)
     assert bad.returncode == 1 and b"error" in bad.stderr
+
+
+def test_command_line_default_is_context_mixing(tmp_path):
+    src, packed, out = tmp_path / "in.txt", tmp_path / "in.cm", tmp_path / "out.txt"
+    src.write_bytes(TEXT)
+    run = [sys.executable, "-m", "lib.prequential"]
+    subprocess.run([*run, "compress", str(src), str(packed)], check=True, capture_output=True)
+    assert coding.unwrap(packed.read_bytes())[3] == prequential.KINDS["cm"]
+    subprocess.run([*run, "decompress", str(packed), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == TEXT
