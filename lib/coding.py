@@ -55,24 +55,29 @@ def _as_probs(probs) -> np.ndarray:
         raise ValueError(f"probs must be a 2-d array (steps × alphabet), got shape {p.shape}")
     if p.shape[1] >= TOTAL:
         raise ValueError(f"alphabet of {p.shape[1]} symbols does not fit 2**{PRECISION}")
-    if not np.isfinite(p).all():
-        raise ValueError("probs contains NaN or infinity")
-    if (p < 0).any():
+    if not p.size:
+        return p
+    sums = p.sum(axis=1)  # one pass catches NaN and infinity too (they make their row's sum so)
+    if not np.isfinite(sums).all():
+        if not np.isfinite(p).all():
+            raise ValueError("probs contains NaN or infinity")
+        raise ValueError("probs has a row whose sum overflows")
+    if p.min() < 0:
         raise ValueError("probs contains negative values")
-    if p.shape[0] and (p.sum(axis=1) <= 0).any():
+    if (sums <= 0).any():
         raise ValueError("probs has a row that sums to zero")
     return p
 
 
 def _floors(p: np.ndarray):
     """For valid rows ``p``: ``floor(p · (2**32 − V))`` per symbol (normalized rows, as floats,
-    exact below 2**53), their running sums, the spare mass and the most probable symbol."""
+    exact below 2**53, so their sums are exact in any order), the spare mass and the most
+    probable symbol."""
     n, v = p.shape
     x = p * (float(TOTAL - v) / p.sum(axis=1, keepdims=True))
     np.floor(x, out=x)
-    cx = np.cumsum(x, axis=1)
-    spare = float(TOTAL - v) - cx[:, -1]
-    return x, cx, spare, p.argmax(axis=1)
+    spare = float(TOTAL - v) - x.sum(axis=1)
+    return x, spare, p.argmax(axis=1)
 
 
 def quantize(probs) -> np.ndarray:
@@ -85,7 +90,7 @@ def quantize(probs) -> np.ndarray:
 
 
 def _quantize_valid(p: np.ndarray) -> np.ndarray:
-    x, _, spare, top = _floors(p)
+    x, spare, top = _floors(p)
     freqs = x.astype(np.int64) + 1
     freqs[np.arange(len(x)), top] += spare.astype(np.int64)
     return freqs
@@ -155,10 +160,11 @@ class Encoder:
             raise ValueError(
                 f"symbol {s[t]} at step {offset + t} has probability 0: it cannot be coded"
             )
-        x, cx, spare, top = _floors(p)
+        x, spare, top = _floors(p)
+        below = np.einsum("ij,ij->i", x, np.arange(p.shape[1]) < s[:, None])  # sum of x[:s]
         own = x[rows, s]
         widths = (own + 1 + spare * (top == s)).astype(np.int64).tolist()
-        starts = (cx[rows, s] - own + s + spare * (top < s)).astype(np.int64).tolist()
+        starts = (below + s + spare * (top < s)).astype(np.int64).tolist()
         low, rng = self.low, self.range
         for c, f in zip(starts, widths):
             r = rng >> PRECISION
