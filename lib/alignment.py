@@ -336,7 +336,7 @@ def self_learning(
     src: torch.Tensor,
     tgt: torch.Tensor,
     top: int = 2000,
-    keep: float = 0.1,
+    keep: float = 1.0,
     patience: int = 10,
     max_iters: int = 300,
     generator: torch.Generator | None = None,

@@ -167,3 +167,13 @@ def test_bilingual_pipeline_runs_at_full_scale_settings_on_a_small_text():
         alignment.bilingual_embeddings(half_a, half_b, lexicon, vocab=5000, dim=1000, window=5)
     with pytest.raises(ValueError, match="window"):
         alignment.cooccurrence(half_a, bi.vocab_a, window=0)
+
+
+def test_heldout_agreement_prefers_the_true_map_to_a_wrong_one():
+    X, g = anisotropic_words(200, 20, 7)
+    Q = alignment.random_rotation(20, 1, g)[0]
+    Y = alignment.normalize_embeddings(X @ Q.T + 0.05 * torch.randn(200, 20, generator=g))
+    right = alignment.heldout_agreement(X, Y, Q, 200)
+    wrong = [alignment.heldout_agreement(X, Y, R, 200) for R in alignment.random_rotation(20, 3, g)]
+    assert right > 0.9 and max(wrong) < right - 0.3
+    assert alignment.dictionary_similarity(X, Y, Q, 200) > 0.9
