@@ -312,11 +312,14 @@ def signature_dictionary(X: torch.Tensor, Y: torch.Tensor, words: int = 1000):
     return torch.cat([every, S.argmax(0)]), torch.cat([S.argmax(1), every])
 
 
-def induce_dictionary(S: torch.Tensor, keep: float, generator: torch.Generator | None = None):
+def induce_dictionary(
+    S: torch.Tensor, keep: float, generator: torch.Generator | None = None, mutual: bool = False
+):
     """A bidirectional dictionary from a (V, V) score matrix: every source word's best target and
     every target word's best source, after dropping each score at random with probability
     ``1 - keep`` (stochastic dictionary induction, Artetxe et al. 2018: it lets self-learning
-    escape the poor local optimum of its first dictionary). Returns ``(src, tgt, objective)``,
+    escape the poor local optimum of its first dictionary). With ``mutual``, only the pairs that
+    are each other's best in both directions. Returns ``(src, tgt, objective)``,
     the objective being the mean best score (without dropout)."""
     if keep < 1:
         drop = torch.rand(S.shape, generator=generator, device=S.device) >= keep
@@ -324,8 +327,12 @@ def induce_dictionary(S: torch.Tensor, keep: float, generator: torch.Generator |
     else:
         S_kept = S
     every = torch.arange(len(S), device=S.device)
-    src = torch.cat([every, S_kept.argmax(0)])
-    tgt = torch.cat([S_kept.argmax(1), every])
+    forward, backward = S_kept.argmax(1), S_kept.argmax(0)
+    if mutual:  # only the pairs that are each other's best: fewer, surer pairs
+        src = (backward[forward] == every).nonzero()[:, 0]
+        tgt = forward[src]
+    else:
+        src, tgt = torch.cat([every, backward]), torch.cat([forward, every])
     objective = (S.amax(1).mean() + S.amax(0).mean()).item() / 2
     return src, tgt, objective
 
@@ -340,17 +347,19 @@ def self_learning(
     patience: int = 10,
     max_iters: int = 300,
     generator: torch.Generator | None = None,
+    mutual: bool = False,
 ):
     """Robust self-learning (Artetxe et al. 2018): ``Q = procrustes`` on the current dictionary;
     a new bidirectional dictionary from CSLS scores among the ``top`` most frequent words
-    (``induce_dictionary``, keeping each score with probability ``keep``); repeat. When the
+    (``induce_dictionary``, keeping each score with probability ``keep``, mutual pairs only if
+    ``mutual``); repeat. When the
     objective has not improved for ``patience`` iterations, ``keep`` doubles; at ``keep = 1`` the
     next stall ends the loop. Returns ``(Q, iterations)``."""
     V = min(top, len(X), len(Y))
     best, stall, it = -math.inf, 0, 0
     for it in range(1, max_iters + 1):  # noqa: B007
         Q = procrustes(X[src][None], Y[tgt][None])[0]
-        src, tgt, objective = induce_dictionary(csls(X[:V] @ Q.T, Y[:V]), keep, generator)
+        src, tgt, objective = induce_dictionary(csls(X[:V] @ Q.T, Y[:V]), keep, generator, mutual)
         if objective > best + 1e-6:
             best, stall = objective, 0
         else:
@@ -445,6 +454,24 @@ def align_embeddings(
             heldout_agreement(X, Y, Q, criterion_words),
             dictionary_similarity(X, Y, Q, criterion_words),
         )
+
+
+def refine_alignment(
+    X: torch.Tensor, Y: torch.Tensor, start: Alignment, top: int, criterion_words: int = 300
+) -> Alignment:
+    """A last round of self-learning from a chosen run, over the ``top`` most frequent words (more
+    than the run used) and with mutual nearest neighbours only, so that the rarer, noisier words
+    add only the pairs both sides agree on. Kept only if ``heldout_agreement`` rises: the
+    criterion, not the truth, decides. Returns the better ``Alignment``."""
+    with runtime.threads(1, X.device):
+        V = min(top, len(X), len(Y))
+        src, tgt, _ = induce_dictionary(csls(X[:V] @ start.Q.T, Y[:V]), 1.0, mutual=True)
+        Q, _ = self_learning(X, Y, src, tgt, V, mutual=True)
+        criterion = heldout_agreement(X, Y, Q, criterion_words)
+        if criterion <= start.criterion:
+            return start
+        translation = csls(X @ Q.T, Y).argmax(1)
+        return Alignment(Q, translation, criterion, dictionary_similarity(X, Y, Q, criterion_words))
 
 
 class Bilingual(NamedTuple):

@@ -177,3 +177,13 @@ def test_heldout_agreement_prefers_the_true_map_to_a_wrong_one():
     wrong = [alignment.heldout_agreement(X, Y, R, 200) for R in alignment.random_rotation(20, 3, g)]
     assert right > 0.9 and max(wrong) < right - 0.3
     assert alignment.dictionary_similarity(X, Y, Q, 200) > 0.9
+
+
+def test_refinement_never_lowers_the_criterion():
+    X, g = anisotropic_words(200, 20, 8)
+    Q = alignment.random_rotation(20, 1, g)[0]
+    Y = alignment.normalize_embeddings(X @ Q.T + 0.05 * torch.randn(200, 20, generator=g))
+    start = alignment.align_embeddings(X, Y, init_words=100, top=100, criterion_words=200)
+    refined = alignment.refine_alignment(X, Y, start, top=200, criterion_words=200)
+    assert refined.criterion >= start.criterion
+    assert alignment.precision_at_1(refined.translation, torch.arange(200), 200) > 0.9
