@@ -3,8 +3,8 @@
 Every byte is coded as 8 binary decisions, most significant bit first. Before each bit several
 *experts* each give a probability that the bit is 1:
 
-- context models of orders 1, 2, 3, 4 and 6 (the last ``k`` bytes, hashed together with the bits
-  of the current byte seen so far) and two *word* models (the letters of the current word, and
+- context models of orders 0, 1, 2, 3, 4 and 6 (the last ``k`` bytes, hashed together with the
+  bits of the current byte seen so far) and two *word* models (the letters of the current word, and
   those with the previous word). Each context owns an adaptive counter
   ``p ← p + (y − p) / (n + 1.5)``, ``n`` the number of times it was seen (capped, so old evidence
   fades);
@@ -49,7 +49,7 @@ import numpy as np
 from lib import coding, runtime
 
 KIND = b"CMX1"  # container kind
-ORDERS = (1, 2, 3, 4, 6)  # context orders (bytes); the word model comes on top
+ORDERS = (0, 1, 2, 3, 4, 6)  # context orders (bytes); the word models come on top
 MATCH_MIN = 5  # the match model looks up the last MATCH_MIN bytes
 TABLE_BITS = 24  # 2**TABLE_BITS counters shared by all context models (4 bytes each)
 COUNT_LIMIT = 63  # a counter's rate 1/(n + 1.5) stops falling at n = COUNT_LIMIT
@@ -162,7 +162,7 @@ def _run(n: int, data: bytes | None, stream: bytes | None, progress: bool = Fals
     table_mask = (1 << TABLE_BITS) - 1
     t = array("I", [FRESH]) * (1 << TABLE_BITS)  # counters of all context models
     match_t = array("I", [FRESH]) * (64 * 2)  # counters of the match model: by length, bit
-    match_at: dict[int, int] = {}  # hash of MATCH_MIN bytes -> position after them
+    match_at: dict[int, int] = {}  # the last MATCH_MIN bytes (as one int) -> position after them
     match_ptr, match_len = 0, 0
     # the mixers' weights (16.16 fixed point): one vector per (match length / 16, bits so far),
     # and one per previous byte
