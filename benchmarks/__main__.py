@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from lib import runtime
 
@@ -17,13 +22,44 @@ def topics() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
 
 
-def run(topic: str, scale: str) -> list[dict]:
+def provenance() -> dict:
+    """Where and when a result was measured: time, commit (``+dirty`` if edited), machine."""
+    git = ["git", "-C", str(HERE.parent)]
+    try:
+        commit = subprocess.run(
+            git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            git + ["status", "--porcelain", "--", "lib", "benchmarks"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit += "+dirty" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "commit": commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{'GPU' if torch.cuda.is_available() else 'no GPU'}",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def run(topic: str, scale: str, write: bool = True) -> list[dict]:
+    """Run one benchmark; with ``write``, save its rows and provenance to results/<topic>.json."""
     module = importlib.import_module(f"benchmarks.bench_{topic}")
     start = time.perf_counter()
     rows = module.run(scale)
+    if not write:
+        return rows
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    record = {"topic": topic, "scale": scale, "seconds": time.perf_counter() - start, "rows": rows}
+    seconds = time.perf_counter() - start
+    record = {"topic": topic, "scale": scale, "seconds": seconds, "measured": provenance()}
+    record["rows"] = rows
     (out / f"{topic}.json").write_text(json.dumps(record, indent=1))
     return rows
 

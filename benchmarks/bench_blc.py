@@ -15,8 +15,12 @@ import time
 from benchmarks import row
 from lib import blc
 
+IN_BOOK = True  # cheap at small scale: the benchmarks page runs it while the book builds
+
 
 # ---------------------------------------------------------------- the naive baseline
+
+
 def substitute(body, arg):
     """``body[0 := arg]``: the contractum of the β-redex ``(λ body) arg`` in de Bruijn form.
 
