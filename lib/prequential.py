@@ -41,8 +41,8 @@ the total splits as L(x) + L(y | x).
 context models mixed bit by bit (``lib.context_mixing``). It is the best compressor of the book
 and the command line's default.
 
-Also here (chapter 5): codes for the *labels* of a data set given its inputs (Blier & Ollivier
-2018): uniform, two-part (quantized weights + residual) and prequential.
+The same idea for the *labels* of a data set given its inputs (Blier & Ollivier 2018: two-part
+versus prequential) is in ``lib.label_codes``.
 
 Command line::
 
@@ -407,113 +407,6 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
         out = bytes(x)
     coding.check_original(out, length, crc)
     return out
-
-
-# ---------------------------------------------------------------- labels given inputs
-# Chapter 5, after Blier & Ollivier (2018): how many bits do the labels y_1..y_n cost when the
-# receiver already has the inputs x_1..x_n? Three codes, each a real code (no free lunch):
-#   uniform     n log2 K
-#   two-part    L(theta) + sum_t -log2 p_theta(y_t | x_t), theta trained on all data, quantized
-#               to b bits per parameter and sent first (b chosen to minimise the total)
-#   prequential sum_t -log2 p_{theta_<t}(y_t | x_t), theta_<t trained on the labels before t
-#               (in blocks); no parameters are sent.
-
-
-def _check_labelled(x, y, classes: int):
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise ValueError(f"x must be N×D and y of length N, got {tuple(x.shape)}, {tuple(y.shape)}")
-    if len(y) and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"labels must lie in [0, {classes})")
-    return x, y
-
-
-def classifier(dim: int, classes: int, hidden: int = 0, seed: int = 0) -> torch.nn.Module:
-    """Softmax regression (``hidden=0``) or a one-hidden-layer MLP, seeded."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if hidden:
-            return torch.nn.Sequential(
-                torch.nn.Linear(dim, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, classes)
-            )
-        return torch.nn.Linear(dim, classes)
-
-
-def fit(
-    model: torch.nn.Module, x, y, steps: int = 300, lr: float = 0.05, weight_decay: float = 1e-3
-) -> torch.nn.Module:
-    """Full-batch Adam on the cross-entropy (deterministic on the CPU)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return model
-
-
-@torch.no_grad()
-def label_bits(model: torch.nn.Module, x, y) -> np.ndarray:
-    """``-log2 p(y_t | x_t)`` per example (bits)."""
-    return (-F.log_softmax(model(x), dim=-1)[torch.arange(len(y)), y] / math.log(2)).numpy()
-
-
-@torch.no_grad()
-def quantized(model: torch.nn.Module, bits: int) -> tuple[torch.nn.Module, int]:
-    """A copy of ``model`` with every tensor rounded to ``2**bits`` levels on [-r, r], and the
-    description length of those parameters: ``bits`` per parameter + 32 bits per tensor for r."""
-    import copy
-
-    if not isinstance(bits, int) or not 1 <= bits <= 32:
-        raise ValueError(f"bits must be an int in [1, 32], got {bits!r}")
-    q = copy.deepcopy(model)
-    cost = 0
-    for p in q.parameters():
-        r = p.abs().max().clamp_min(1e-12)
-        step = 2 * r / (2**bits - 1)
-        p.copy_(torch.round((p + r) / step) * step - r)
-        cost += bits * p.numel() + 32
-    return q, cost
-
-
-def two_part_code(
-    x, y, classes: int, hidden: int = 0, precisions=range(2, 17), seed: int = 0, **fit_args
-) -> dict:
-    """Two-part code of the labels: train on everything, then for every precision ``b`` the
-    model bits and residual bits; ``best`` is the precision with the smallest total."""
-    x, y = _check_labelled(x, y, classes)
-    model = fit(classifier(x.shape[1], classes, hidden, seed), x, y, **fit_args)
-    rows = {}
-    for b in precisions:
-        q, cost = quantized(model, b)
-        rows[b] = (cost, float(label_bits(q, x, y).sum()))
-    best = min(rows, key=lambda b: sum(rows[b]))
-    return {
-        "by_precision": rows,
-        "best": best,
-        "model_bits": rows[best][0],
-        "data_bits": rows[best][1],
-        "total": sum(rows[best]),
-    }
-
-
-def prequential_label_code(
-    x, y, classes: int, hidden: int = 0, first: int = 16, seed: int = 0, **fit_args
-) -> np.ndarray:
-    """Per-example bits of the prequential code of the labels (block-wise, as Blier & Ollivier):
-    the first ``first`` labels uniformly, then blocks doubling in size, each coded by a model
-    trained (from scratch, same seed) on all labels before the block."""
-    x, y = _check_labelled(x, y, classes)
-    n = len(y)
-    bits = np.full(n, math.log2(classes))
-    start = min(first, n)
-    while start < n:
-        end = min(2 * start, n)
-        model = fit(classifier(x.shape[1], classes, hidden, seed), x[:start], y[:start], **fit_args)
-        bits[start:end] = label_bits(model, x[start:end], y[start:end])
-        start = end
-    return bits
 
 
 # ---------------------------------------------------------------- command line
