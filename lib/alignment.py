@@ -352,12 +352,14 @@ def self_learning(
     """Robust self-learning (Artetxe et al. 2018): ``Q = procrustes`` on the current dictionary;
     a new bidirectional dictionary from CSLS scores among the ``top`` most frequent words
     (``induce_dictionary``, keeping each score with probability ``keep``, mutual pairs only if
-    ``mutual``); repeat. When the
-    objective has not improved for ``patience`` iterations, ``keep`` doubles; at ``keep = 1`` the
-    next stall ends the loop. Returns ``(Q, iterations)``."""
+    ``mutual``); repeat. When the objective has not improved for ``patience`` iterations,
+    ``keep`` doubles; at ``keep = 1`` the next stall ends the loop. Returns ``(Q, iterations)``."""
+    if len(src) == 0 or len(src) != len(tgt):
+        raise ValueError("src and tgt must be index tensors of the same, non-zero length")
     V = min(top, len(X), len(Y))
-    best, stall, it = -math.inf, 0, 0
-    for it in range(1, max_iters + 1):  # noqa: B007
+    best, stall, iterations = -math.inf, 0, 0
+    while iterations < max_iters:
+        iterations += 1
         Q = procrustes(X[src][None], Y[tgt][None])[0]
         src, tgt, objective = induce_dictionary(csls(X[:V] @ Q.T, Y[:V]), keep, generator, mutual)
         if objective > best + 1e-6:
@@ -368,7 +370,7 @@ def self_learning(
             if keep >= 1:
                 break
             keep, stall = min(1.0, 2 * keep), 0
-    return procrustes(X[src][None], Y[tgt][None])[0], it
+    return procrustes(X[src][None], Y[tgt][None])[0], iterations
 
 
 def dictionary_similarity(X: torch.Tensor, Y: torch.Tensor, Q: torch.Tensor, words: int = 1000):

@@ -128,6 +128,8 @@ def test_selection_picks_the_highest_criterion_and_rejects_bad_input():
         alignment.align_embeddings(X, X, keep=0.0)
     with pytest.raises(ValueError, match="X must be"):
         alignment.align_embeddings(X[0], X)
+    with pytest.raises(ValueError, match="src and tgt"):
+        alignment.self_learning(X, X, torch.arange(3), torch.arange(2))
     with pytest.raises(ValueError, match="start"):
         alignment.precision_at_1(torch.arange(5), torch.arange(5), 3, start=3)
 
