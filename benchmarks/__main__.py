@@ -30,7 +30,16 @@ def provenance() -> dict:
             git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            git + ["status", "--porcelain", "--", "lib", "benchmarks"],
+            git
+            + [
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "lib",
+                "benchmarks",
+                ":!benchmarks/results",
+            ],
             capture_output=True,
             text=True,
             check=True,
