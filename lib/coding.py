@@ -45,6 +45,16 @@ class CorruptStreamError(ValueError):
     """The bytes are not a stream this coder (or container) wrote, or were cut short."""
 
 
+# ---------------------------------------------------------------- inputs
+def as_bytes(data, argument: str = "data") -> bytes:
+    """``data`` as ``bytes``; bytes-like objects are accepted, anything else is a TypeError."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"{argument} must be bytes, got {type(data).__name__}")
+
+
 # ---------------------------------------------------------------- distributions
 def _as_probs(probs) -> np.ndarray:
     """A float64 (N×V) array of non-negative, finite rows with positive sums."""

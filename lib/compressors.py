@@ -32,6 +32,8 @@ import zlib
 import brotli
 import zstandard
 
+from lib.coding import as_bytes
+
 NAMES = ("zlib", "bz2", "lzma", "zstd", "brotli")
 
 ZLIB_LEVEL = 9
@@ -62,15 +64,6 @@ def lzma_filters(n: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------- argument checks
-def as_bytes(data, argument: str = "data") -> bytes:
-    """``data`` as ``bytes``; bytes-like objects are accepted, anything else is a TypeError."""
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise TypeError(f"{argument} must be bytes, got {type(data).__name__}")
-
-
 def check_name(name: str) -> str:
     if name not in NAMES:
         raise ValueError(f"unknown compressor {name!r}; choose from {NAMES}")

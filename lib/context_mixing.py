@@ -300,21 +300,15 @@ def _run(n: int, data: bytes | None, stream: bytes | None, progress: bool = Fals
     return bytes(out), bytes(buf), cost
 
 
-def _check_data(data) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    return bytes(data)
-
-
 def code_lengths(data: bytes) -> np.ndarray:
     """Per-byte code lengths ``−log2 p(x_t | x_<t)`` (bits) of the context-mixing model."""
-    data = _check_data(data)
+    data = coding.as_bytes(data)
     return _run(len(data), data, None)[2]
 
 
 def compress(data: bytes, progress: bool = False, return_code_lengths: bool = False):
     """``data`` compressed into a ``lib.coding`` container (kind ``CMX1``)."""
-    data = _check_data(data)
+    data = coding.as_bytes(data)
     stream, _, bits = _run(len(data), data, None, progress)
     blob = coding.wrap(stream, data, KIND)
     return (blob, bits) if return_code_lengths else blob

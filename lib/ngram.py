@@ -27,7 +27,7 @@ import zlib
 
 import numpy as np
 
-from lib import runtime
+from lib import coding, runtime
 
 V = 256  # bytes
 
@@ -164,16 +164,10 @@ class Mixture:
         return np.frombuffer(bytes(out), dtype=np.uint8), crc
 
 
-def _check_data(data) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    return bytes(data)
-
-
 def run(data: bytes, models) -> tuple[np.ndarray, np.ndarray]:
     """Code lengths (bits) of every byte: ``(each, mix)`` with ``each`` K×n (one row per model,
     each learning on its own) and ``mix`` (n,) for their Bayesian mixture, in one pass."""
-    data = _check_data(data)
+    data = coding.as_bytes(data)
     mix = Mixture(models)
     x = np.frombuffer(data, dtype=np.uint8)
     each_bits = np.zeros((len(mix.models), len(x)))

@@ -257,12 +257,6 @@ def _run(
 
 
 # ---------------------------------------------------------------- code lengths
-def _check_data(data) -> bytes:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    return bytes(data)
-
-
 def _check_cfg(cfg) -> PrequentialConfig:
     if cfg is None:
         return PrequentialConfig()
@@ -279,7 +273,7 @@ def code_lengths(
     Exactly the probabilities ``compress`` codes with; their sum is the ideal compressed size.
     Causal: ``code_lengths(x + y)[:len(x)] == code_lengths(x)``.
     """
-    data, cfg = _check_data(data), _check_cfg(cfg)
+    data, cfg = coding.as_bytes(data), _check_cfg(cfg)
     if cfg.model == "ngram":
         return ngram.code_lengths(data, ngram.default_models(cfg.ngram_order))
     if cfg.model == "cm":
@@ -344,7 +338,7 @@ def compress(
 ):
     """The compressed file of ``data`` (a ``lib.coding`` container); optionally with the
     per-byte ideal code lengths it was coded with: ``(blob, bits)``."""
-    data, cfg = _check_data(data), _check_cfg(cfg)
+    data, cfg = coding.as_bytes(data), _check_cfg(cfg)
     if cfg.model == "cm":  # a container of its own (kind CMX1)
         return context_mixing.compress(data, progress, return_code_lengths)
     enc = coding.Encoder()
