@@ -1,4 +1,4 @@
-"""Images as sequences of symbols, and the two ways of learning from them (chapter 6).
+"""Images as sequences of symbols, and the two ways of learning from them (chapter 7).
 
 iGPT (Chen et al., 2020) turns an image into a sequence of ``K`` symbols in raster order and trains
 a transformer on it, either to predict the next pixel (autoregressive, like GPT) or to fill in

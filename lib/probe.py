@@ -1,4 +1,4 @@
-"""Linear probes: how much of a label can a linear map read off a network's features? (chapter 6)
+"""Linear probes: how much of a label can a linear map read off a network's features? (chapter 7)
 
 A probe (Alain & Bengio, 2016) freezes the network, takes the features ``f^l`` of one layer and
 trains only a multinomial logistic regression on them. iGPT (Chen et al., 2020) uses the
