@@ -1,4 +1,4 @@
-"""Where and how big the computations run: device, seeds, scale, progress bars.
+"""Where and how big the computations run: device, seeds, scale, progress bars, glue.
 
 Every chapter starts with ``cfg = runtime.settings(small={...}, full={...})``. The scale is
 ``small`` without a GPU (what the online book shows and CI runs) and ``full`` with one;
@@ -97,3 +97,20 @@ def progress(iterable=None, **kwargs):
 
     disable = kwargs.pop("disable", False) or os.environ.get("BOOK_PROGRESS", "1") == "0"
     return tqdm(iterable, disable=disable, **kwargs)
+
+
+def glue(values: dict) -> None:
+    """Hand each ``name: value`` to the book's prose (``{glue:text}`name```), in one call per cell.
+
+    In a book build this is myst-nb's ``glue`` (without display). Where myst-nb is not installed
+    (Colab installs ``lib`` alone) it does nothing: the prose is the built book's, and the cells
+    print what a reader of the notebook needs.
+    """
+    if not isinstance(values, dict) or not all(isinstance(k, str) and k for k in values):
+        raise TypeError("glue takes a dict of {name: value} with non-empty string names")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    for name, value in values.items():
+        myst_glue(name, value, display=False)

@@ -68,3 +68,24 @@ def test_threads_sets_and_restores_the_cpu_thread_count():
     with pytest.raises(ValueError, match="at least 1"):
         with runtime.threads(0):
             pass
+
+
+def test_glue_rejects_a_non_dict():
+    # catches a chapter passing glue("name", value) in the old myst-nb form: it must fail loudly
+    with pytest.raises(TypeError):
+        runtime.glue("ch0-x", 1)
+
+
+def test_glue_without_myst_nb_does_nothing(monkeypatch):
+    # catches a glue that needs myst-nb (Colab installs lib alone)
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_myst(name, *args, **kwargs):
+        if name.startswith("myst_nb"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst)
+    assert runtime.glue({"ch0-x": 1}) is None
