@@ -27,11 +27,12 @@ def test_chapter_conventions(path):
     assert len(exercises) >= 4 and len(solutions) >= len(exercises)
 
 
-def test_check_catches_outputs_and_a_stale_setup_cell(tmp_path, monkeypatch):
+def test_check_catches_outputs_and_a_stale_setup_cell(tmp_path):
     nb = notebooks.stamp({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     nb["cells"].append(
         {
             "cell_type": "code",
+            "id": "x",
             "metadata": {},
             "execution_count": 1,
             "source": "1",
@@ -41,9 +42,25 @@ def test_check_catches_outputs_and_a_stale_setup_cell(tmp_path, monkeypatch):
     path = tmp_path / "99_x.ipynb"
     path.write_text(json.dumps(nb))
     assert any("outputs" in p for p in notebooks.problems(path))
-    nb = notebooks.strip(nb)
+    notebooks.strip([path])  # nbstripout, keeping the cell ids
+    nb = json.loads(path.read_text())
+    assert nb["cells"][1]["outputs"] == [] and nb["cells"][1]["id"] == "x"
+    assert notebooks.problems(path) == []
     nb["cells"][0]["source"] = "print('old setup')"
     path.write_text(json.dumps(nb))
     assert any("setup cell" in p for p in notebooks.problems(path))
     path.write_text(json.dumps(notebooks.stamp(nb)))
     assert notebooks.problems(path) == []
+
+
+def test_long_code_lines_are_reported_not_failed_until_switched_on(tmp_path, monkeypatch):
+    nb = notebooks.stamp({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    nb["cells"].append({"cell_type": "code", "id": "x", "metadata": {}, "execution_count": None,
+                        "outputs": [], "source": "x = 1\n" + "y = " + "1" * 90})  # fmt: skip
+    path = tmp_path / "99_x.ipynb"
+    path.write_text(json.dumps(nb))
+    assert notebooks.long_lines({"cells": nb["cells"][1:]}) == ["cell 0: 1 line"]
+    warnings = []
+    assert notebooks.problems(path, warnings) == [] and "cell 1: 1 line" in warnings[0]
+    monkeypatch.setattr(notebooks, "LINE_LENGTH_FAILS", True)
+    assert "cell 1: 1 line" in notebooks.problems(path)[0]

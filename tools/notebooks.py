@@ -1,19 +1,33 @@
-"""Housekeeping for the chapter notebooks: the shared Colab setup cell, and output stripping.
+"""Housekeeping for the chapter notebooks: the shared Colab setup cell, the coursework's nbgrader
+metadata, and output stripping (by nbstripout).
 
-python -m tools.notebooks stamp    # write the canonical setup cell into every chapter
-python -m tools.notebooks strip    # remove outputs and execution counts (commit them clean)
-python -m tools.notebooks check    # exit 1 if a chapter has outputs or a stale setup cell
+python -m tools.notebooks stamp    # write the setup cell and nbgrader metadata into every chapter
+python -m tools.notebooks strip    # nbstripout: remove outputs and execution counts (commit clean)
+python -m tools.notebooks check    # exit 1 if a chapter has outputs, a stale setup cell or stale
+                                   # nbgrader metadata; warns about code lines over 88 characters
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
+MAX_LINE = 88  # the page's code column
+# Report-only until every chapter keeps it; then True makes an over-long line a failure.
+LINE_LENGTH_FAILS = False
+# nbstripout, keeping cell ids (nbformat 4.5 needs them; nbgrader and links use them).
+NBSTRIPOUT = [sys.executable, "-m", "nbstripout", "--keep-id"]
+NBSTRIPOUT_KEYS = [  # the metadata nbstripout's command line removes by default
+    "metadata.signature", "metadata.widgets", "cell.metadata.collapsed",
+    "cell.metadata.ExecuteTime", "cell.metadata.execution", "cell.metadata.heading_collapsed",
+    "cell.metadata.hidden", "cell.metadata.scrolled",
+]  # fmt: skip
 
 
 def repository_url() -> str:
@@ -87,40 +101,81 @@ def stamp(nb: dict) -> dict:
     return nb
 
 
-def strip(nb: dict) -> dict:
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    return nb
+def strip(paths: list[Path]) -> None:
+    """Remove outputs and execution counts with nbstripout (unchanged files are not rewritten)."""
+    subprocess.run([*NBSTRIPOUT, *map(str, paths)], check=True)
 
 
-def problems(path: Path) -> list[str]:
-    nb = json.loads(path.read_text())
+def unstripped(paths: list[Path]) -> list[Path]:
+    """The notebooks that ``nbstripout --verify`` would change (its own function, in process:
+    a subprocess per notebook costs seconds on a loaded machine)."""
+    import nbformat
+    from nbstripout import strip_output
+
     found = []
-    if any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"):
-        found.append(f"{path.name}: carries outputs (run `make strip`)")
+    for path in paths:
+        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        stripped = strip_output(copy.deepcopy(nb), None, False, True, NBSTRIPOUT_KEYS)
+        found += [path] if stripped != nb else []
+    return found
+
+
+def long_lines(nb: dict, limit: int = MAX_LINE) -> list[str]:
+    """The code cells with lines wider than the page's code column: ``cell N: K lines``."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            lines = "".join(cell["source"]).splitlines()
+            if n := sum(len(line) > limit for line in lines):
+                found.append(f"cell {i}: {n} line{'s' * (n > 1)}")
+    return found
+
+
+def problems(path: Path, warnings: list[str] | None = None) -> list[str]:
+    """What `check` fails on for one chapter; over-long code lines go to ``warnings`` (a list to
+    fill) while LINE_LENGTH_FAILS is off, else they are problems too."""
+    from tools import student  # student reads chapters with this module's helpers
+
+    nb = json.loads(path.read_text())
+    found = [f"{path.name}: carries outputs (run `make strip`)" for _ in unstripped([path])]
     cell = first_code_cell(nb)
     if cell is None or "".join(cell["source"]) != setup_cell_source():
         found.append(f"{path.name}: first code cell is not the setup cell (run `make stamp`)")
     elif "remove-cell" not in cell.get("metadata", {}).get("tags", []):
         found.append(f"{path.name}: setup cell is not tagged remove-cell")
+    if path.name[:2].isdigit() and student.nbgrader_stale(path, nb):
+        found.append(f"{path.name}: nbgrader metadata missing or stale (run `make stamp`)")
+    long = long_lines(nb)
+    long = [f"{path.name}: code lines over {MAX_LINE} chars in " + ", ".join(long)] if long else []
+    if LINE_LENGTH_FAILS:
+        found += long
+    elif warnings is not None:
+        warnings += long
     return found
 
 
-def _rewrite(fn) -> None:
-    for path in chapter_paths():
-        nb = fn(json.loads(path.read_text()))
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+def stamp_chapter(nb: dict, path: Path) -> dict:
+    """The setup cell, then (for a numbered chapter) the nbgrader metadata of its exercises."""
+    from tools import student
+
+    nb = stamp(nb)
+    return student.nbgrader_stamp(nb, path) if path.name[:2].isdigit() else nb
 
 
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "check"
     if command == "stamp":
-        _rewrite(stamp)
+        for path in chapter_paths():
+            nb = stamp_chapter(json.loads(path.read_text()), path)
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     elif command == "strip":
-        _rewrite(strip)
+        strip(chapter_paths())
     elif command == "check":
-        found = [p for path in chapter_paths() for p in problems(path)]
+        warnings: list[str] = []
+        found = [p for path in chapter_paths() for p in problems(path, warnings)]
+        if warnings:
+            print("warning (report-only, LINE_LENGTH_FAILS is off):")
+            print("\n".join(f"  {w}" for w in warnings))
         print("\n".join(found) or f"{len(chapter_paths())} chapters clean")
         return 1 if found else 0
     else:

@@ -31,17 +31,14 @@ import ast
 import copy
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.notebooks import CHAPTERS, ROOT, chapter_paths
+from tools.notebooks import ROOT, chapter_paths
 
 MIN_EXERCISES, MIN_CODING = 4, 2
 
@@ -366,7 +363,8 @@ def student_notebook(chapter: Chapter) -> dict:
 
 LABEL = re.compile(r"^\s*:label:\s*(\S+)|^\s*\(([\w-]+)\)=\s*$", re.M)
 REFERENCE = re.compile(r"\{(?:ref|numref|eq|prf:ref|doc|glue|glue:\w+)\}`(?:[^`<]*<)?([^`>:]+)")
-GLUED = re.compile(r"glue\(\s*[\"']([^\"']+)")
+# A glued name: glue("name", ...) or a key of runtime.glue({"name": ..., ...}).
+GLUED = re.compile(r"glue\(\s*[\"']([^\"']+)|[\"']([\w.:-]+)[\"']\s*:")
 
 
 def dangling(chapter: Chapter, student: dict | None = None) -> list[str]:
@@ -377,6 +375,8 @@ def dangling(chapter: Chapter, student: dict | None = None) -> list[str]:
         names = set()
         for cell in nb["cells"]:
             text = source(cell)
+            if cell["cell_type"] == "code" and "glue(" not in text:
+                continue
             pattern = GLUED if cell["cell_type"] == "code" else LABEL
             for m in pattern.finditer(text):
                 names.update(g for g in m.groups() if g)
@@ -419,11 +419,14 @@ COPY_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
-def reuse_outputs(nb: dict, solution: dict, executed: dict) -> bool:
+def reuse_outputs(nb: dict, solution: dict, executed: dict, glue: dict | None = None) -> bool:
     """Give the student notebook ``nb`` the outputs of ``executed``, the solution notebook as a
     book build executed it (``_build/jupyter_execute/chapters/NN_name.ipynb``), and tell myst-nb
     not to execute it again. Only if that run is of the current solution (same code cells, same
-    order); otherwise leave ``nb`` alone and return False. Answer and check cells get no output."""
+    order); otherwise leave ``nb`` alone and return False. Answer and check cells get no output.
+    ``glue``: the build's ``NN_name.glue.json``. myst-nb moves the values glued without display
+    out of the executed notebook into that file, so they are put back (as the hidden outputs glue
+    makes) in the first code cell: without them the prose's {glue} roles have nothing to show."""
 
     def code(cells: list[dict]) -> list[str]:
         return [source(c) for c in cells if c["cell_type"] == "code"]
@@ -431,7 +434,7 @@ def reuse_outputs(nb: dict, solution: dict, executed: dict) -> bool:
     if code(executed["cells"]) != code(solution["cells"]):
         return False
     ran = [c for c in executed["cells"] if c["cell_type"] == "code"]
-    k = 0
+    k, first = 0, None
     for cell in nb["cells"]:
         if cell["cell_type"] != "code" or role(cell).get("role") in ("answer", "check"):
             continue
@@ -440,7 +443,13 @@ def reuse_outputs(nb: dict, solution: dict, executed: dict) -> bool:
         if k == len(ran):
             return False
         cell["outputs"], cell["execution_count"] = ran[k]["outputs"], ran[k]["execution_count"]
+        first = first or cell
         k += 1
+    for out in (glue or {}).values():
+        if first is not None:
+            prefix = out.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
+            data = {prefix + mime: value for mime, value in out["data"].items()}
+            first["outputs"] = [*first["outputs"], {**out, "data": data}]
     nb["metadata"].setdefault("mystnb", {})["execution_mode"] = "off"
     return True
 
@@ -474,8 +483,11 @@ def website_source(out: Path, root: Path = ROOT, executed: Path | None = None) -
             if role(cell).get("role") in ("answer", "check"):
                 cell["metadata"].setdefault("tags", []).append("skip-execution")
         ran = executed / "jupyter_execute" / "chapters" / path.name if executed else None
-        if ran and ran.exists() and reuse_outputs(nb, chapter.nb, json.loads(ran.read_text())):
-            print(f"{path.stem}: outputs reused from {ran}")
+        if ran and ran.exists():
+            glued = ran.with_name(ran.stem + ".glue.json")  # myst-nb names it so
+            glue = json.loads(glued.read_text()) if glued.exists() else None
+            if reuse_outputs(nb, chapter.nb, json.loads(ran.read_text()), glue):
+                print(f"{path.stem}: outputs reused from {ran}")
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     if problems:
         raise SystemExit("chapters break the exercise convention:\n" + "\n".join(problems))
@@ -500,225 +512,209 @@ def build_website(out: Path, root: Path = ROOT, executed: Path | None = None) ->
     return out / "_build" / "html"
 
 
-# --- grading ----------------------------------------------------------------------------------
+# --- nbgrader: the chapters' cell metadata, the course's source notebooks, the grades ----------
+#
+# nbgrader does the coursework (stubs, hidden tests, locked cells, checksums, autograding, the
+# gradebook). Kept here: the metadata stamp (derived from the book's tags, so the two never
+# disagree), the source notebooks without the prose solutions (sphinx-exercise gates are Jupyter
+# Book's, nbgrader does not know them), and a per-exercise CSV (nbgrader's export is per chapter).
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+PEN_POINTS = 2  # a pen-and-paper exercise, unless the chapter's metadata coursework.points says
+NBGRADER_CONFIG = """\
+# nbgrader's configuration for the book's course folder (written by `python -m tools.student
+# nbgrader`; edit freely, it is not overwritten).
+import os
+
+c = get_config()  # noqa: F821
+os.environ.setdefault("BOOK_SCALE", "small")  # grade at the scale of the book and CI
+os.environ.setdefault("BOOK_PROGRESS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+c.Execute.timeout = 900  # seconds per cell, as in _config.yml
+c.Execute.interrupt_on_timeout = True
+"""
 
 
-def find_chapter(spec: str | None, submission: dict, path: Path) -> Path:
-    """The solution notebook for a submission: ``spec`` (a number or a path), else the chapter
-    named in the submission's metadata, else the number its file name starts with."""
-    if spec and Path(spec).suffix == ".ipynb":
-        return Path(spec)
-    name = submission.get("metadata", {}).get("coursework", {}).get("chapter")
-    if spec:
-        prefix = f"{int(spec):02d}_"
-    elif name:
-        prefix = name.split("_")[0] + "_"
-    elif chapter_number(path.name) is not None:
-        prefix = f"{chapter_number(path.name):02d}_"
-    else:
-        raise ValueError(f"{path}: cannot tell which chapter this is; pass --chapter NN")
-    matches = sorted(CHAPTERS.glob(f"{prefix}*.ipynb"))
-    if not matches:
-        raise ValueError(f"no chapter notebook chapters/{prefix}*.ipynb")
-    return matches[0]
+def _nbgrader(grade_id: str, solution: bool = False, points: float | None = None) -> dict:
+    """nbgrader's cell metadata (schema 3): an answer (``solution``), a test (``points``), or a
+    hand-graded answer (both)."""
+    grade = points is not None
+    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
+            "solution": solution, "task": False}  # fmt: skip
+    return {**meta, "points": points} if grade else meta
 
 
-def grading_notebook(chapter: Chapter, submission: dict) -> dict:
-    """The submission with its own check cells dropped and the chapter's checks (visible and
-    hidden, from the solution notebook) put where the student edition had the visible check:
-    found by the cell's ``coursework`` metadata, else after the answer cell (by metadata, else the
-    k-th answer-tagged cell), else at the end."""
-    nb = copy.deepcopy(submission)
-    coding = chapter.coding
-    grader_cells = {}
-    for ex in coding:
-        grader_cells[ex.label] = [
-            {
-                "cell_type": "code",
-                "metadata": {"coursework": {"exercise": ex.label, "grader": which}},
-                "source": source(chapter.nb["cells"][i]),
-                "outputs": [],
-                "execution_count": None,
-            }
-            for which, cells in (("check", ex.checks), ("hidden-check", ex.hidden))
-            for i in cells
-        ]
-    answers = [id(c) for c in nb["cells"] if "answer" in tags(c) or role(c).get("role") == "answer"]
-    by_order = len(answers) == len(coding)
-    kept, anchor_check, anchor_answer = [], {}, {}
-    for cell in nb["cells"]:
-        r = role(cell)
-        if tags(cell) & {"check", "hidden-check"} or r.get("role") == "check":
-            if r.get("exercise") in grader_cells:
-                anchor_check.setdefault(r["exercise"], len(kept))
-            continue  # the submission's own checks are not trusted
-        kept.append(cell)
-        if id(cell) in answers:
-            label = r.get("exercise") or (
-                coding[answers.index(id(cell))].label if by_order else None
-            )
-            if label in grader_cells:
-                anchor_answer.setdefault(label, len(kept))
-    anchors = {
-        ex.label: anchor_check.get(ex.label, anchor_answer.get(ex.label, len(kept)))
-        for ex in coding
-    }
-    for label in sorted(anchors, key=lambda k: anchors[k], reverse=True):
-        kept[anchors[label] : anchors[label]] = grader_cells[label]
-    nb["cells"] = kept
-    nb["metadata"]["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+def _set_source(cell: dict, text: str) -> None:
+    """Write ``text`` in the form the cell uses (a string, or nbformat's list of lines)."""
+    cell["source"] = text.splitlines(keepends=True) if isinstance(cell["source"], list) else text
+
+
+def pen_points(chapter: Chapter) -> dict[str, float]:
+    """Points of each pen-and-paper exercise: the chapter's ``coursework.points``, or PEN_POINTS."""
+    given = chapter.nb.get("metadata", {}).get("coursework", {}).get("points", {})
+    return {e.label: given.get(e.label, PEN_POINTS) for e in chapter.exercises if e.kind == "pen"}
+
+
+def nbgrader_stamp(nb: dict, path: Path | str) -> dict:
+    """``nb`` with nbgrader metadata on its exercise cells (idempotent): the answer cell is an
+    autograded answer (``grade_id`` the exercise label), each check a test worth one point
+    (``<label>_check<k>``, ``<label>_hidden<k>``), and each hidden check's lines sit between
+    nbgrader's hidden-test markers (comments: the book runs them as they are). Pen-and-paper
+    points go to the notebook's ``coursework.points``. Other cells lose stale nbgrader metadata."""
+    nb = copy.deepcopy(nb)
+    chapter = read_chapter(path, nb)
+    expected = {}
+    for ex in chapter.coding:
+        expected[ex.answer] = _nbgrader(ex.label, solution=True)
+        for k, i in enumerate(ex.checks, 1):
+            expected[i] = _nbgrader(f"{ex.label}_check{k}", points=1)
+        for k, i in enumerate(ex.hidden, 1):
+            expected[i] = _nbgrader(f"{ex.label}_hidden{k}", points=1)
+            text = source(nb["cells"][i]).strip("\n")
+            if not text.startswith(HIDDEN_BEGIN):
+                _set_source(nb["cells"][i], f"{HIDDEN_BEGIN}\n{text}\n{HIDDEN_END}")
+    for i, cell in enumerate(nb["cells"]):
+        if i in expected:
+            cell.setdefault("metadata", {})["nbgrader"] = expected[i]
+        else:
+            cell.get("metadata", {}).pop("nbgrader", None)
+    points = pen_points(chapter)
+    if points:
+        nb.setdefault("metadata", {}).setdefault("coursework", {})["points"] = points
     return nb
 
 
-def _error(cell: dict) -> str | None:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return f"{out.get('ename')}: {out.get('evalue')}"[:300]
-    return None
+def nbgrader_stale(path: Path | str, nb: dict | None = None) -> bool:
+    """Whether the chapter's nbgrader metadata is missing or differs from what the stamp writes."""
+    nb = nb if nb is not None else json.loads(Path(path).read_text())
+    return nbgrader_stamp(nb, path) != nb
 
 
-def execute(nb: dict, timeout: float, scale: str = "small") -> tuple[dict, str | None, float]:
-    """Run ``nb`` in a fresh python3 kernel in a temporary directory, going on after errors.
-    Returns the executed notebook, the grader's own failure (kernel death) if any, and the
-    kernel's CPU time in seconds (user + system, as of its last cell)."""
-    import nbformat
-    import psutil
-    from nbclient import NotebookClient
-
-    nb = copy.deepcopy(nb)
-    for k, cell in enumerate(nb["cells"]):
-        cell["source"] = source(cell)
-        cell.setdefault("id", f"cell-{k}")
-    nb["nbformat"], nb["nbformat_minor"] = 4, max(5, nb.get("nbformat_minor", 5))
-    node = nbformat.from_dict(nb)
-    env = {**os.environ, "BOOK_SCALE": scale, "BOOK_PROGRESS": "0", "MPLBACKEND": "Agg"}
-    failure = None
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        client = NotebookClient(
-            node,
-            timeout=timeout,
-            kernel_name="python3",
-            allow_errors=True,
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": "Timeout", "evalue": f"cell ran over {timeout:g} s"},
-            skip_cells_with_tag="coursework-grader-skips-nothing",
-            resources={"metadata": {"path": tmp}},
-        )
-        cpu = [0.0]
-
-        def sample(**_) -> None:
-            try:
-                t = psutil.Process(client.km.provisioner.pid).cpu_times()
-                cpu[0] = t.user + t.system + t.children_user + t.children_system
-            except (AttributeError, psutil.Error):
-                pass
-
-        client.on_cell_executed = sample
-        try:
-            client.execute(env=env)
-        except Exception as e:  # the kernel died (the student's code can kill it): score what ran
-            failure = f"{type(e).__name__}: {e}"[:300]
-    executed = json.loads(nbformat.writes(node))
-    for cell in executed["cells"]:  # only the grader's timeout interrupts the kernel
-        for out in cell.get("outputs", []):
-            if out.get("ename") == "KeyboardInterrupt":
-                out["ename"], out["evalue"] = "Timeout", f"cell ran over {timeout:g} s"
-    return executed, failure, round(cpu[0], 1)
+def _split_solutions(text: str, state: dict) -> list[tuple[str, str, str]]:
+    """A markdown text as pieces ``("md", "", text)`` outside the solution gates and ``("pen",
+    label, prose)`` where a gate closes; ``state`` carries the open gate and its prose from cell
+    to cell."""
+    lines, pieces, kept, i = text.splitlines(), [], [], 0
+    starts = {d.first: d for d in directives(text)}
+    while i < len(lines):
+        d = starts.get(i)
+        if d and d.name in ("solution-start", "solution-end"):
+            if d.name == "solution-start":
+                state.update(open=d.arg, prose=[])
+            else:
+                prose = "\n".join(state.pop("prose", [])).strip()
+                pieces += [("md", "", "\n".join(kept)), ("pen", state.pop("open", None), prose)]
+                kept = []
+            i = d.last + 1
+            continue
+        (state["prose"] if state.get("open") else kept).append(lines[i])
+        i += 1
+    pieces.append(("md", "", "\n".join(kept)))
+    return [(k, a, re.sub(r"\n{3,}", "\n\n", v).strip()) for k, a, v in pieces]
 
 
-def score(chapter: Chapter, executed: dict) -> list[dict]:
-    """Per exercise: each check cell scores 1 if it ran without an error."""
-    results = {ex.label: [] for ex in chapter.coding}
-    for cell in executed["cells"]:
-        r = role(cell)
-        if r.get("grader"):
-            ran = cell.get("execution_count") is not None
-            error = _error(cell) or (None if ran else "not run")
-            results[r["exercise"]].append(
-                {"check": r["grader"], "passed": error is None, "error": error}
-            )
+def nbgrader_source(path: Path | str, nb: dict | None = None) -> dict:
+    """The chapter as an nbgrader *source* notebook: stamped, with the prose solutions and the code
+    that only illustrates them removed, each pen-and-paper solution replaced by a hand-graded
+    answer cell (its prose kept there: generate_assignment turns it into "YOUR ANSWER HERE"),
+    answer cells and hidden checks kept whole (generate_assignment stubs and hides them)."""
+    path = Path(path)
+    nb = nbgrader_stamp(nb if nb is not None else json.loads(path.read_text()), path)
+    chapter = read_chapter(path, nb)
+    points, kind = pen_points(chapter), {e.label: e.kind for e in chapter.exercises}
+    cells, state = [], {}
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        if cell["cell_type"] != "markdown":
+            if not state.get("open") or "answer" in tags(cell):
+                cells.append(cell)
+            continue
+        for k, (what, label, text) in enumerate(_split_solutions(source(cell), state)):
+            if what == "md" and text:
+                cell_id = cell.get("id", f"cell-{i}")
+                cells.append({**cell, "id": cell_id + (f"-{k}" if k else ""), "source": text})
+            elif what == "pen" and kind.get(label) == "pen":
+                prose = text or "YOUR ANSWER HERE"
+                meta = {"nbgrader": _nbgrader(label, True, points[label])}
+                cells.append(
+                    {
+                        "cell_type": "markdown",
+                        "id": f"{label}-answer",
+                        "source": prose,
+                        "metadata": meta,
+                    }
+                )
+    nb["cells"] = cells
+    nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}  # fmt: skip
+    return nb
+
+
+def write_nbgrader_course(course: Path, paths: list[Path] | None = None) -> list[str]:
+    """An nbgrader course folder: ``source/<chapter>/<chapter>.ipynb`` for each chapter that keeps
+    the convention, and ``nbgrader_config.py`` (if absent). Returns the chapters' problems."""
+    problems = []
+    for path in paths if paths is not None else chapter_paths():
+        chapter = read_chapter(path)
+        if chapter.problems:  # a broken convention could leak a solution: left out
+            problems += chapter.problems
+            continue
+        target = course / "source" / path.stem / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(nbgrader_source(path), indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {target}")
+    config = course / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(NBGRADER_CONFIG)
+    return problems
+
+
+EXERCISE_OF = re.compile(r"_(check|hidden)\d+$")
+
+
+def grade_rows(course: Path) -> list[dict]:
+    """One row per student, chapter and exercise from the course's gradebook (after `nbgrader
+    autograde`): points scored and possible; a pen-and-paper exercise is "graded by hand" (its
+    score is empty until an instructor grades it in formgrader)."""
+    from nbgrader.api import Gradebook
+
     rows = []
-    for ex in chapter.exercises:
-        checks = results.get(ex.label, [])
-        rows.append(
-            {
-                "exercise": ex.label,
-                "kind": ex.kind,
-                "score": sum(c["passed"] for c in checks) if ex.kind == "code" else None,
-                "max": len(checks) if ex.kind == "code" else None,
-                "checks": checks,
-            }
-        )
+    with Gradebook(f"sqlite:///{course.resolve() / 'gradebook.db'}") as gb:
+        for assignment in gb.assignments:
+            for student in gb.students:
+                for notebook in assignment.notebooks:
+                    try:
+                        sub = gb.find_submission_notebook(
+                            notebook.name, assignment.name, student.id
+                        )
+                    except Exception:  # nbgrader's MissingEntry: this student did not hand it in
+                        continue
+                    per: dict[str, dict] = {}
+                    for g in sub.grades:
+                        label = EXERCISE_OF.sub("", g.name)
+                        pen = g.cell.cell_type == "markdown"
+                        row = per.setdefault(label, {
+                            "student": student.id, "chapter": assignment.name, "exercise": label,
+                            "kind": "pen" if pen else "code", "score": 0.0, "max": 0.0,
+                            "graded": "graded by hand" if pen else "autograded"})  # fmt: skip
+                        row["max"] += g.max_score
+                        if pen and g.manual_score is None:
+                            row["score"] = ""
+                        elif row["score"] != "":
+                            row["score"] += g.score
+                    rows += per.values()
     return rows
 
 
-def grade(
-    submission: Path, chapter: Path | str | None = None, timeout: float = 900, scale: str = "small"
-) -> dict:
-    """Grade one submitted notebook; returns the report (see module docstring)."""
-    start = time.time()
-    sub = json.loads(Path(submission).read_text())
-    solution = (
-        chapter if isinstance(chapter, Path) else find_chapter(chapter, sub, Path(submission))
-    )
-    ch = read_chapter(solution)
-    executed, failure, cpu = execute(grading_notebook(ch, sub), timeout, scale)
-    rows = score(ch, executed)
-    errors = [
-        {
-            "cell": i,
-            "error": _error(c),
-            "answer": "answer" in tags(c) or role(c).get("role") == "answer",
-        }
-        for i, c in enumerate(executed["cells"])
-        if not role(c).get("grader") and _error(c)
-    ]
-    return {
-        "submission": str(submission),
-        "chapter": ch.name,
-        "scale": scale,
-        "exercises": rows,
-        "score": sum(r["score"] for r in rows if r["kind"] == "code"),
-        "max": sum(r["max"] for r in rows if r["kind"] == "code"),
-        "errors_in_submission": errors,
-        "grader_error": failure,
-        "convention_problems": ch.problems,
-        "seconds": round(time.time() - start, 1),
-        "cpu_seconds": cpu,
-    }
-
-
-def table(report: dict) -> str:
-    lines = [f"{report['submission']}  (chapter {report['chapter']}, {report['scale']} scale)"]
-    width = max([len(r["exercise"]) for r in report["exercises"]] + [8])
-    lines.append(f"  {'exercise':<{width}}  kind  score  notes")
-    for r in report["exercises"]:
-        if r["kind"] == "pen":
-            lines.append(f"  {r['exercise']:<{width}}  pen     -    graded by hand")
-            continue
-        notes = "; ".join(f"{c['check']}: {c['error']}" for c in r["checks"] if not c["passed"])
-        lines.append(f"  {r['exercise']:<{width}}  code  {r['score']}/{r['max']:<3}  {notes[:120]}")
-    total = f"{report['score']}/{report['max']}"
-    cpu = report.get("cpu_seconds", 0)
-    lines.append(f"  {'total':<{width}}        {total}  ({report['seconds']} s, {cpu} s CPU)")
-    if report["errors_in_submission"]:
-        lines.append(
-            f"  {len(report['errors_in_submission'])} cell(s) of the submission raised errors"
-        )
-    if report["grader_error"]:
-        lines.append(f"  GRADER: {report['grader_error']}")
-    return "\n".join(lines)
-
-
-def submissions(paths: list[str]) -> list[Path]:
-    found = []
-    for p in map(Path, paths):
-        found += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
-    return found
+def write_grades(course: Path, target: Path) -> list[dict]:
+    rows = grade_rows(course)
+    fields = ["student", "chapter", "exercise", "kind", "score", "max", "graded"]
+    with open(target, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -736,12 +732,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", nargs="?", default=ROOT / "_build" / "student", type=Path)
     p.add_argument("--reuse", type=Path, metavar="BUILD", help="reuse the outputs of a book build "
                    "(e.g. _build) where they are current, instead of executing again")  # fmt: skip
-    p = sub.add_parser("grade", help="grade submitted notebooks")
-    p.add_argument("paths", nargs="+", help="notebooks, or folders of notebooks")
-    p.add_argument("--chapter", help="chapter number (01) or solution notebook path")
-    p.add_argument("--out", type=Path, help="folder for the JSON reports (default: beside each)")
-    p.add_argument("--timeout", type=float, default=900, help="seconds per cell (default 900)")
-    p.add_argument("--scale", default="small", choices=("small", "full"))
+    p = sub.add_parser("nbgrader", help="write an nbgrader course folder's source notebooks")
+    p.add_argument("course", nargs="?", default="course", type=Path)
+    p = sub.add_parser("grades", help="per-exercise CSV of an nbgrader course's gradebook")
+    p.add_argument("course", nargs="?", default="course", type=Path)
+    p.add_argument("--out", type=Path, help="the CSV (default: COURSE/grades.csv)")
     args = parser.parse_args(argv)
 
     if args.command == "check":
@@ -750,39 +745,19 @@ def main(argv: list[str] | None = None) -> int:
             "\n".join(problems) or f"{len(chapter_paths())} chapters keep the exercise convention"
         )
         return 1 if problems else 0
-    if args.command == "edition":
-        problems = write_edition(args.out)
+    if args.command in ("edition", "nbgrader"):
+        write = write_edition if args.command == "edition" else write_nbgrader_course
+        problems = write(args.out if args.command == "edition" else args.course)
         print("\n".join(problems))
         return 1 if problems else 0
     if args.command == "website":
         html = build_website(args.out.resolve(), executed=args.reuse and args.reuse.resolve())
         print(f"student website: {html}/index.html")
         return 0
-    rows, broken = [], 0
-    for path in submissions(args.paths):
-        try:
-            report = grade(path, args.chapter, args.timeout, args.scale)
-        except (OSError, ValueError) as e:  # not a notebook, unknown chapter: grade the others
-            report = {"submission": str(path), "chapter": None, "scale": args.scale,
-                      "exercises": [], "score": 0, "max": 0, "errors_in_submission": [],
-                      "grader_error": f"{type(e).__name__}: {e}", "seconds": 0,
-                      "cpu_seconds": 0}  # fmt: skip
-        print(table(report), end="\n\n")
-        target = (args.out or path.parent) / f"{path.stem}.grade.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(report, indent=1) + "\n")
-        keys = ("chapter", "score", "max", "grader_error")
-        rows.append({"submission": path.name, **{k: report[k] for k in keys}})
-        broken += bool(report["grader_error"])
-    if len(rows) > 1:
-        first = Path(args.paths[0])
-        target = (args.out or (first if first.is_dir() else first.parent)) / "grades.csv"
-        with open(target, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {target}")
-    return 1 if broken else 0
+    target = args.out or args.course / "grades.csv"
+    rows = write_grades(args.course, target)
+    print(f"wrote {target}: {len(rows)} rows")
+    return 0
 
 
 if __name__ == "__main__":
