@@ -44,19 +44,30 @@ test-rendered: env
 	test -f $(VENV)/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js || npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/mathjax mathjax@3
 	$(BIN)/python -m pytest -q -m browser tests/test_rendered.py
 
-## Student edition: notebooks without solutions (student/chapters) and the book built from them.
+## Student edition: notebooks without solutions (student/chapters), the book built from them
+## (strictly, reusing `make book`'s outputs), and the nbgrader course: COURSE/source/<chapter>/
+## (solutions in) released by nbgrader to COURSE/release/<chapter>/ (what students get).
+COURSE ?= course
+NBGRADER = cd $(COURSE) && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 student: env
 	$(BIN)/python -m tools.student edition student
 	$(BIN)/python -m tools.student website _build/student --reuse _build
+	$(BIN)/python -m tools.student nbgrader $(COURSE)
+	for a in $(COURSE)/source/*/; do ($(NBGRADER) generate_assignment --force $$(basename $$a)) || exit 1; done
 
-## Grade submissions: make grade SUBMISSIONS="alice.ipynb submissions/"
+## Grade with nbgrader: submissions in COURSE/submitted/<student>/<chapter>/<chapter>.ipynb;
+## then COURSE/grades.csv per student and exercise (pen-and-paper ones "graded by hand").
+## make grade CHAPTERS="01_pac_bound" (default: every chapter with submissions)
+CHAPTERS ?= $(sort $(notdir $(patsubst %/,%,$(wildcard $(COURSE)/submitted/*/*/))))
 grade: env
-	$(BIN)/python -m tools.student grade $(SUBMISSIONS)
+	for a in $(CHAPTERS); do ($(NBGRADER) autograde --create $$a) || exit 1; done
+	$(BIN)/python -m tools.student grades $(COURSE)
 
-## Slow: grade every chapter's solution (full marks) and blank student edition (zero marks).
+## Slow: nbgrader's round trip on every chapter (solution: full marks, blank release: zero);
+## the fast suite does chapter 1.
 COURSEWORK ?= 1
 test-coursework: env
-	COURSEWORK_FULL=$(COURSEWORK) $(BIN)/python -m pytest -q tests/test_coursework.py -k grading_every
+	COURSEWORK_FULL=$(COURSEWORK) $(BIN)/python -m pytest -q tests/test_coursework.py -k round_trip_of_the_real
 
 bench: env
 	$(BIN)/python -m benchmarks
@@ -65,6 +76,7 @@ lint: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/ruff format --check lib tests tools benchmarks
 
+## nbstripout on every chapter (cell ids kept); `tools.notebooks check` verifies it.
 strip: env
 	$(BIN)/python -m tools.notebooks strip
 

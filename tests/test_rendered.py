@@ -54,11 +54,47 @@ def test_every_page_of_the_built_book_renders():
 
 # --- the check itself must be able to fail ---------------------------------------------------
 
-PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">{head}</head><body>
+# The theme's colour modes, in miniature: the mode is read from localStorage, dark mode gives
+# the page a dark background and content images a white one (unless marked .dark-light).
+THEME = """<style>html[data-theme=dark] body {{background: #121212; color: #ddd}}
+html[data-theme=dark] .bd-content img:not(.dark-light) {{background: #fff}}</style>
+<script>document.documentElement.dataset.theme = localStorage.getItem('mode') || 'light';</script>
+<script src="../_static/scripts/pydata-sphinx-theme.js"></script>"""
+PAGE = (
+    """<!DOCTYPE html><html><head><meta charset="utf-8">{head}"""
+    + THEME
+    + """</head><body>
+<div class="bd-content">
 <a href="{colab}">Open in Colab</a>
 <div class="cell_input"><pre>glue("ch1-x", x)  # code may show $ and {{glue: braces</pre></div>
 {body}
-</body></html>"""
+</div></body></html>"""
+)
+
+
+def transparent_png(size=8):
+    """A PNG whose pixels are all transparent (as a figure saved with transparent=True)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    raw = b"".join(b"\x00" + b"\x00\x00\x00\x00" * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
 COLAB = "https://colab.research.google.com/github/{repo}/blob/main/chapters/{name}.ipynb"
 
 
@@ -73,11 +109,7 @@ def fake_book(tmp_path_factory):
     (root / "chapters").mkdir()
     for name in ("01_good", "02_bad"):
         (root / "chapters" / f"{name}.ipynb").write_text(json.dumps({"cells": []}))
-    png = bytes.fromhex(  # a 1x1 PNG
-        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-        "0000000d49444154789c6360f8ffff3f0005fe02fea7d6a4a60000000049454e44ae426082"
-    )
-    (root / "_build" / "html" / "_images" / "fig.png").write_bytes(png)
+    (root / "_build" / "html" / "_images" / "fig.png").write_bytes(transparent_png())
     repo = "/".join(notebooks.repository_url().rstrip("/").split("/")[-2:])
     mathjax = render_check.find_mathjax()
     head = '<script defer src="/npm/mathjax@3/es5/tex-mml-chtml.js"></script>' if mathjax else ""
@@ -92,7 +124,7 @@ def fake_book(tmp_path_factory):
             "<pre>```{prf:theorem} as source $$x$$</pre>"
             '<div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre>'
             '</div><div class="cell_output"><img src="../_images/fig.png"></div></div>'
-            + (good_math if mathjax else ""),
+            "<table><tr><th>n</th><td>42</td></tr></table>" + (good_math if mathjax else ""),
         )
     )
     (html / "02_bad.html").write_text(
@@ -114,6 +146,8 @@ ValueError: boom</pre></div></div>
 <div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()</pre></div>
 <div class="cell_output"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div></div>
 <div class="cell"><div class="cell_input"><pre>fig, ax = plots.figure()  # b</pre></div></div>
+<img class="dark-light" src="../_images/fig.png">
+<table><tr><td style="color: #222">a dim number</td></tr></table>
 """,
         )
     )
@@ -142,9 +176,13 @@ def test_the_check_passes_a_clean_page_and_reports_every_fault(fake_book, tmp_pa
         r"malformed Colab link",
         r"a cell that draws a figure shows no image: 'fig, ax = plots.figure\(\)  # b'",
         r"a figure shown as text",
+        r"dark mode: 1 text element\(s\) with contrast under 4\.5:1, e\.g\. 'a dim number'",
+        r"dark mode: a figure with a transparent background on a dark page: \.\./_images/fig",
     ]:
         assert re.search(expected, bad), f"not reported: {expected}\n{bad}"
-    assert (tmp_path / "shots" / "chapters__02_bad.png").stat().st_size > 0
+    assert "light mode" not in bad  # the dim number is dark on white: readable in light mode
+    for shot in ("chapters__02_bad.png", "chapters__02_bad.dark.png"):
+        assert (tmp_path / "shots" / shot).stat().st_size > 0
 
 
 def test_colab_links_are_checked_without_a_browser(tmp_path):

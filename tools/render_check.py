@@ -12,7 +12,13 @@ For each page of ``_build/html`` it reports what a reader would see as broken:
 * Python tracebacks in cell outputs;
 * Colab launch links that are malformed or point to a notebook the repository does not have.
 
-It saves a screenshot of each page (``_build/screenshots/<page>.png``). Chromium is Debian's
+* in both of the theme's colour modes, light and dark: text in tables, cell outputs and captions
+  with too little contrast against what is behind it (WCAG's 4.5:1), and figures with a
+  transparent background on a dark page (matplotlib's black labels would vanish); and a dark mode
+  that did not switch on.
+
+It saves a screenshot of each page in each mode (``_build/screenshots/<page>.png`` and
+``<page>.dark.png``). Chromium is Debian's
 (``/usr/bin/chromium``; ``BOOK_CHROMIUM`` overrides) driven by Playwright, whose own browser
 download is never used. The pages load MathJax from its public CDN; when a local copy of the
 MathJax 3 npm package is found (``BOOK_MATHJAX``, else ``.venv/mathjax/node_modules/mathjax``)
@@ -139,6 +145,83 @@ async () => {
   };
 }
 """
+
+
+# Readability in the page's colour mode: contrast of text against its effective background
+# (the first ancestor with an opaque enough background), and figures whose transparent pixels
+# would show a dark background through. Same-origin images can be read back through a canvas.
+READABILITY_JS = r"""
+async () => {
+  const imgs = Array.from(document.images);
+  imgs.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(imgs.map(img => img.complete ? null : new Promise(r => {
+    img.addEventListener('load', r); img.addEventListener('error', r); setTimeout(r, 10000);
+  })));
+  const rgba = s => (s.match(/[\d.]+/g) || [0, 0, 0, 0]).map(Number).concat([1]).slice(0, 4);
+  const background = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] >= 0.5) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const lum = c => {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const contrast = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const lowContrast = [];
+  document.querySelectorAll('td, th, .cell_output pre, figcaption, .caption').forEach(e => {
+    const text = e.textContent.trim();
+    if (!text || e.offsetParent === null) return;
+    const ratio = contrast(rgba(getComputedStyle(e).color), background(e));
+    if (ratio < 4.5) lowContrast.push({text: text.slice(0, 40), ratio: +ratio.toFixed(2)});
+  });
+  const transparentOnDark = [];
+  const content = document.querySelector('.bd-content') || document.body;
+  content.querySelectorAll('img').forEach(img => {
+    if (!img.complete || !img.naturalWidth) return;
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 48;
+    const ctx = canvas.getContext('2d');
+    let clear = 0;
+    try {
+      ctx.drawImage(img, 0, 0, 48, 48);
+      const px = ctx.getImageData(0, 0, 48, 48).data;
+      for (let i = 3; i < px.length; i += 4) clear += px[i] < 128;
+    } catch (err) { return; }
+    // a transparent figure needs a light background behind it (its labels are black)
+    if (clear / (48 * 48) > 0.05 && lum(background(img)) < 0.4)
+      transparentOnDark.push(img.getAttribute('src'));
+  });
+  return {theme: document.documentElement.dataset.theme || null,
+          themed: document.querySelector('script[src*="pydata-sphinx-theme"]') !== null,
+          lowContrast, transparentOnDark};
+}
+"""
+MODES = ("light", "dark")
+# The theme (pydata-sphinx-theme) keeps the reader's choice here; set before a page loads.
+SET_MODE_JS = "mode => { localStorage.setItem('mode', mode); localStorage.setItem('theme', mode); }"
+
+
+def readability_problems(report: dict, mode: str) -> list[str]:
+    """What is hard to read on a page in ``mode`` (light or dark)."""
+    found = []
+    if report["themed"] and report["theme"] != mode:
+        found.append(f"{mode} mode did not switch on (data-theme is {report['theme']!r})")
+    low = report["lowContrast"]
+    if low:
+        worst = min(low, key=lambda e: e["ratio"])
+        found.append(f"{mode} mode: {len(low)} text element(s) with contrast under 4.5:1, e.g. "
+                     f"{worst['text']!r} at {worst['ratio']}:1")  # fmt: skip
+    found += [f"{mode} mode: a figure with a transparent background on a dark page: {src}"
+              for src in report["transparentOnDark"]]  # fmt: skip
+    return found
 
 
 def find_chromium() -> str | None:
@@ -296,7 +379,11 @@ def check_site(
             viewport={"width": 1280, "height": 900},
         )
         browser.route(re.compile(r"^https?://"), functools.partial(_route, base, mathjax))
-        page = browser.new_page()
+        tabs = {}
+        for mode in MODES:
+            tabs[mode] = browser.new_page()
+            tabs[mode].emulate_media(color_scheme=mode)
+            tabs[mode].add_init_script(f"({SET_MODE_JS})({mode!r})")
         for path in pages(html_dir):
             rel = path.relative_to(html_dir).as_posix()
             target = redirect_target(path)
@@ -304,15 +391,21 @@ def check_site(
                 ok = (path.parent / target).is_file()
                 results[rel] = [] if ok else [f"redirects to {target}, which does not exist"]
                 continue
-            page.goto(base + rel, wait_until="load", timeout=60_000)
-            report = page.evaluate(PAGE_REPORT_JS)
-            results[rel] = report_problems(report, rel, root)
-            if screenshots is not None:
-                shot = Path(screenshots) / (rel.removesuffix(".html").replace("/", "__") + ".png")
-                shot.parent.mkdir(parents=True, exist_ok=True)
-                height = page.evaluate("document.documentElement.scrollHeight")
-                clip = {"x": 0, "y": 0, "width": 1280, "height": min(max(height, 900), 12000)}
-                page.screenshot(path=str(shot), full_page=True, clip=clip)
+            results[rel] = []
+            for mode, page in tabs.items():
+                page.goto(base + rel, wait_until="load", timeout=60_000)
+                if mode == MODES[0]:  # the content checks do not depend on the colours
+                    report = page.evaluate(PAGE_REPORT_JS)
+                    results[rel] += report_problems(report, rel, root)
+                results[rel] += readability_problems(page.evaluate(READABILITY_JS), mode)
+                if screenshots is not None:
+                    suffix = "" if mode == MODES[0] else f".{mode}"
+                    name = rel.removesuffix(".html").replace("/", "__") + suffix + ".png"
+                    shot = Path(screenshots) / name
+                    shot.parent.mkdir(parents=True, exist_ok=True)
+                    height = page.evaluate("document.documentElement.scrollHeight")
+                    clip = {"x": 0, "y": 0, "width": 1280, "height": min(max(height, 900), 12000)}
+                    page.screenshot(path=str(shot), full_page=True, clip=clip)
         browser.close()
     return results
 

@@ -1,27 +1,25 @@
-"""Coursework: the exercise convention, the student edition of the book, and the autograder.
+"""Coursework: the exercise convention, the student website, and the glue to nbgrader.
 
     python -m tools.student check             # every chapter keeps the exercise convention
     python -m tools.student edition [OUT]     # student notebooks in OUT/chapters (OUT: student)
     python -m tools.student website [OUT]     # the book built from them, without solutions
         [--reuse _build]                      #   (OUT: _build/student; html in OUT/_build/html)
-    python -m tools.student grade SUBMISSION_OR_DIR... [--chapter NN|PATH] [--out DIR]
+    python -m tools.student nbgrader [COURSE] # nbgrader source notebooks, COURSE/source/<ch>/
+    python -m tools.student grades [COURSE]   # COURSE/grades.csv from nbgrader's gradebook
 
 The convention (tools/chapter_template.md, BOOK.md). Every exercise is a gated sphinx-exercise
 block ``{exercise-start}`` with ``:label: chN-ex-<name>`` ... ``{exercise-end}``, followed by a
 gated ``{solution-start} chN-ex-<name>`` (``:class: dropdown``) ... ``{solution-end}``. A coding
 exercise has, inside its solution gate, ONE code cell tagged ``answer`` whose solution lines sit
-between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` comment lines; after the gate come a code cell
-tagged ``check`` (asserts the student sees) and one tagged ``check``, ``hidden-check``,
-``remove-cell``.
+between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` comment lines (nbgrader's default markers
+match them); after the gate come a code cell tagged ``check`` (asserts the student sees) and one
+tagged ``check``, ``hidden-check``, ``remove-cell``. `python -m tools.notebooks stamp` gives
+these cells nbgrader's metadata (``nbgrader_stamp``).
 
-The student edition removes the solution gates and everything in them except the answer cells,
-whose solution lines become a stub (``raise NotImplementedError`` inside a function, ``...`` at
-top level), removes hidden checks and strips outputs.
-
-The grader executes the submission as a student would (a fresh kernel, a temporary directory,
-``BOOK_SCALE=small``), with the chapter's check and hidden-check cells, taken from the solution
-notebook in chapters/, put in place of the submission's own check cells: each check runs where
-the chapter's author ran it, on what the student's notebook defined. One point per check cell.
+Grading is nbgrader's (`generate_assignment`, `autograde`, formgrader); this module keeps what it
+does not do: Jupyter Book's solution gates (removed for nbgrader and for the website), and the
+student website, whose answer cells get the book's own stub (``raise NotImplementedError`` inside
+a function, ``...`` at top level so that "Run all" goes on), hidden checks removed.
 """
 
 from __future__ import annotations
@@ -414,7 +412,7 @@ def write_edition(out: Path, paths: list[Path] | None = None) -> list[str]:
 # --- the student website ----------------------------------------------------------------------
 
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "_build", "student", "__pycache__", ".pytest_cache", ".ruff_cache",
+    ".git", ".venv", "_build", "student", "course", "__pycache__", ".pytest_cache", ".ruff_cache",
     ".hypothesis", "*.egg-info", ".ipynb_checkpoints",
 )  # fmt: skip
 
