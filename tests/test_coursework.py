@@ -519,3 +519,20 @@ def test_a_committed_student_edition_is_up_to_date(path):
     assert json.loads(committed.read_text()) == expected, (
         f"run `make student`: {committed} is stale"
     )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_nbgrader_source_of_every_chapter_shows_no_solution_outside_answer_cells(path):
+    """generate_assignment replaces answer cells (stub, "YOUR ANSWER HERE") and empties hidden
+    tests; everything else it releases as it is, so no prose solution may sit there."""
+    nb = student.nbgrader_source(path)
+    shown = [c for c in nb["cells"] if not c["metadata"].get("nbgrader", {}).get("solution")]
+    markdown = "\n".join(student.source(c) for c in shown if c["cell_type"] == "markdown")
+    assert not re.search(r"\{solution(-start|-end)?\}", markdown)
+    assert [
+        line for line in _solution_prose(student.read_chapter(path).nb) if line in markdown
+    ] == []
+    for cell in shown:
+        if "hidden-check" in student.tags(cell):
+            text = student.source(cell)
+            assert text.startswith(student.HIDDEN_BEGIN) and text.endswith(student.HIDDEN_END)
