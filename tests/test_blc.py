@@ -169,7 +169,7 @@ def test_self_delimiting_descriptions_satisfy_kraft_and_plain_ones_do_not():
     ds = blc.enumerate_descriptions(14, max_steps=500)
     own = blc.self_delimiting(ds)
     assert own and all(not d.ended and d.status == "halted" for d in own)
-    assert sum(2.0 ** -d.length for d in own) <= 1
+    assert sum(2.0**-d.length for d in own) <= 1
     # no self-delimiting description is a proper prefix of another
     codes = sorted(blc.encode(d.program) + d.data for d in own)
     assert not any(b.startswith(a) for a, b in zip(codes, codes[1:]))
