@@ -291,7 +291,7 @@ def natarajan_bound(natarajan_dim, n_classes, m, delta, form: str = "ssbd") -> f
     restriction, so the growth-function bounds of the binary case hold as they stand:
 
     - ``form="ssbd"`` (their Theorem 6.11): ``ε = (4 + sqrt(ln τ(2m))) / (δ sqrt(2m))``;
-    - ``form="mohri"`` (Mohri et al. 2018, Corollary 3.8 through Massart's lemma on the loss
+    - ``form="mohri"`` (Mohri et al. 2018, Corollary 3.9, through Massart's lemma on the loss
       class): ``ε = sqrt(2 ln τ(m) / m) + sqrt(ln(1/δ) / (2m))``.
 
     A linear k-class predictor ``argmax_c (x W)_c`` with ``P = kd`` weights has Natarajan
