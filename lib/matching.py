@@ -378,8 +378,8 @@ def _decryption_to_key(g: torch.Tensor) -> str:
 def decipher(
     ciphertext: str,
     reference_text: str | NGramModel,
-    n: int = 3,
-    restarts: int = 8,
+    n: int = 4,
+    restarts: int = 24,
     steps: int = 10_000,
     seed: int = 0,
 ) -> Decipherment:
@@ -388,6 +388,13 @@ def decipher(
     Fits an n-gram model on ``reference_text`` (or takes a fitted ``NGramModel``, whose ``n`` then
     wins), then runs ``search``: ``restarts`` annealing chains of ``steps`` steps (one from the
     frequency-matching key), the best polished by steepest ascent over the 325 swaps.
+
+    The defaults were chosen by measurement on a validation text of another source and style
+    than the shipped corpus (the GPL-3 and GFDL-1.3 licences, legal English), with the shipped
+    corpus as reference, 10 ciphers per length, mean symbol error at 128 / 256 letters:
+    ``n=3, restarts=8``: 11.7% / 1.0%; ``n=4, restarts=8``: 11.6% / 0.43%; ``n=5, restarts=8``:
+    6.0% / 0.43%; ``n=4, restarts=24``: 0.86% / 0.43% at 2.5 s of CPU per cipher (chapter 2
+    reports the test on a third source).
 
     >>> from lib import data
     >>> english = data.letters(data.text())
