@@ -618,3 +618,53 @@ def doubling_code(x: str) -> str:
     while len(x) % 2 == 0 and len(x) > 0 and x[: len(x) // 2] == x[len(x) // 2 :]:
         x, k = x[: len(x) // 2], k + 1
     return "1" * k + "0" + x
+
+
+# ---------------------------------------------------------------- prefix complexity (chapter 3)
+def self_delimiting(descriptions) -> list:
+    """The descriptions that halted with a bit string without ever seeing the end of their input.
+
+    Such a ``d = p ++ data`` read exactly its own bits: every extension of ``d`` runs the same
+    computation, so no two of them are prefixes of one another, and Kraft's inequality
+    ``Σ_d 2^{-|d|} ≤ 1`` holds for them (chapter 3).
+    """
+    return [
+        d for d in descriptions if d.status == "halted" and not d.ended and d.output is not None
+    ]
+
+
+def prefix_length(n: int) -> int:
+    """``|δ(n + 1)| + n``: a description of ``n`` bits behind the Elias-delta code of its length.
+
+    The prefix machine ``V(δ(|d| + 1) ++ d) = U(d)`` knows where its program ends before it
+    starts, so its programs form a prefix-free set (chapter 3): ``KP_V(x) ≤ K(x) + 2 log₂ K(x)
+    + O(1)``.
+    """
+    from lib.integer_codes import delta_length
+
+    return delta_length(n + 1) + n
+
+
+def prefix_complexities(descriptions) -> dict[str, int]:
+    """``KP_V(x) = min{prefix_length(|d|) : U(d) = x}`` over the descriptions enumerated
+    (chapter 3)."""
+    best: dict[str, int] = {}
+    for d in descriptions:
+        if d.status == "halted" and d.output is not None:
+            best[d.output] = min(best.get(d.output, 1 << 60), prefix_length(d.length))
+    return best
+
+
+def universal_prior(descriptions) -> dict[str, float]:
+    """The algorithmic prior of the prefix machine ``V`` from the enumeration (chapter 3).
+
+    ``m_V(x) = Σ_{d: U(d) = x} 2^{-prefix_length(|d|)}``, summed over the descriptions enumerated
+    (at most ``N`` bits, within the step budget): a lower bound on the full sum, which increases
+    to it as ``N`` and the budget grow. Kraft: ``Σ_x m_V(x) ≤ 1``. Levin's coding theorem, for a
+    universal prefix machine: ``-log₂ m(x) = KP(x) + O(1)``.
+    """
+    mass: dict[str, float] = {}
+    for d in descriptions:
+        if d.status == "halted" and d.output is not None:
+            mass[d.output] = mass.get(d.output, 0.0) + 2.0 ** -prefix_length(d.length)
+    return mass

@@ -279,3 +279,90 @@ def max_deviation(
             train = wrong.float().mean(0)
             out[t] = torch.maximum(out[t], (train - tb).abs().max())
     return out
+
+
+# ------------------------------------------------------- multiclass, exact tails, PAC-Bayes
+def natarajan_bound(natarajan_dim, n_classes, m, delta, form: str = "ssbd") -> float:
+    """The uniform gap ``sup_f |Test(f) - Train(f)|`` for a k-class predictor (chapter 1).
+
+    Natarajan's lemma (Shalev-Shwartz & Ben-David 2014, Lemma 29.4): a class of Natarajan dimension
+    ``d`` has at most ``|C|^d k^{2d}`` restrictions to a set ``C``, so its growth function obeys
+    ``ln τ(n) ≤ d ln n + 2d ln k``. The 0-1 loss vector of ``f`` on a sample is fixed by ``f``'s
+    restriction, so the growth-function bounds of the binary case hold as they stand:
+
+    - ``form="ssbd"`` (their Theorem 6.11): ``ε = (4 + sqrt(ln τ(2m))) / (δ sqrt(2m))``;
+    - ``form="mohri"`` (Mohri et al. 2018, Corollary 3.9, through Massart's lemma on the loss
+      class): ``ε = sqrt(2 ln τ(m) / m) + sqrt(ln(1/δ) / (2m))``.
+
+    A linear k-class predictor ``argmax_c (x W)_c`` with ``P = kd`` weights has Natarajan
+    dimension at most ``P`` (their Theorem 29.7), so ``natarajan_dim = P`` is a valid choice.
+    """
+    if isinstance(natarajan_dim, bool) or not isinstance(natarajan_dim, (int, np.integer)):
+        raise ValueError(f"natarajan_dim must be an int ≥ 1, got {natarajan_dim!r}")
+    if natarajan_dim < 1:
+        raise ValueError(f"natarajan_dim must be an int ≥ 1, got {natarajan_dim!r}")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int ≥ 2, got {n_classes!r}")
+    m = _check_m(m)
+    d = _check_open_unit(delta, "delta")
+    if form not in ("ssbd", "mohri"):
+        raise ValueError(f"form must be 'ssbd' or 'mohri', got {form!r}")
+
+    def log_growth(n):
+        return natarajan_dim * (math.log(n) + 2 * math.log(n_classes))
+
+    if form == "ssbd":
+        return (4.0 + math.sqrt(log_growth(2 * m))) / (d * math.sqrt(2 * m))
+    return math.sqrt(2 * log_growth(m) / m) + math.sqrt(math.log(1 / d) / (2 * m))
+
+
+def binomial_tail_inverse(errors, m, delta, *, code_bits=0.0, iterations: int = 60) -> float:
+    """Langford's exact bounds (chapter 1): the largest ``p`` with ``P[Bin(m, p) ≤ k] ≥ δ'``.
+
+    ``Bin⁻¹(m, k, δ') = max{p : Σ_{j ≤ k} C(m, j) p^j (1-p)^{m-j} ≥ δ'}``. With ``code_bits = 0``
+    it is the test-set bound: a hypothesis fixed before the sample, with ``k`` errors on ``m``
+    examples, has ``Test ≤ Bin⁻¹(m, k, δ)`` with probability ``≥ 1 - δ``. With
+    ``code_bits = |c(h)|`` for a prefix-free code fixed in advance it is Langford's Occam's razor
+    bound, ``δ' = δ 2^{-|c(h)|}`` (Langford 2005). It is exact where the kl form relaxes the tail by
+    Chernoff, so it is never looser than ``kl⁻¹(k/m, (|c| ln 2 + ln(1/δ))/m)``. Bisection on ``p``
+    (the tail decreases in ``p``), in logs so that ``δ 2^{-|c|}`` may be far below float range;
+    the answer errs upward.
+    """
+    from scipy.stats import binom
+
+    m = int(_check_m(m))
+    d = _check_open_unit(delta, "delta")
+    k = int(errors)
+    if k != errors or not 0 <= k <= m:
+        raise ValueError(f"errors must be an integer count in [0, m], got {errors!r}")
+    if not math.isfinite(code_bits) or code_bits < 0:
+        raise ValueError(f"code_bits must be finite and ≥ 0, got {code_bits!r}")
+    log_target = math.log(d) - code_bits * LN2
+    lo, hi = k / m, 1.0
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if binom.logcdf(k, m, mid) >= log_target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def pac_bayes_kl_bound(train_err, kl_posterior_prior, m, delta) -> float:
+    """The PAC-Bayes-kl bound (Seeger 2002; Maurer 2004) on the posterior's test error (chapter 1).
+
+    For a prior ``P`` fixed before the sample and any posterior ``Q``, with probability ``≥ 1 - δ``
+    ``kl(Train(Q) ‖ Test(Q)) ≤ (KL(Q ‖ P) + ln(2 sqrt(m) / δ)) / m``; this returns
+    ``kl⁻¹(Train(Q), that)``. With the Occam prior ``P(h) = 2^{-|c(h)|}`` and a point mass
+    ``Q = δ_h``, ``KL(Q ‖ P) = |c(h)| ln 2``: the Occam bound with ``ln(1/δ)`` replaced by
+    ``ln(2 sqrt(m)/δ)``.
+    """
+    m = _check_m(m)
+    d = _check_open_unit(delta, "delta")
+    if not math.isfinite(kl_posterior_prior) or kl_posterior_prior < 0:
+        raise ValueError(f"kl_posterior_prior must be finite and ≥ 0, got {kl_posterior_prior!r}")
+    if not 0 <= train_err <= 1:
+        raise ValueError(f"train_err must lie in [0, 1], got {train_err!r}")
+    return float(
+        kl_inverse_upper(train_err, (kl_posterior_prior + math.log(2 * math.sqrt(m) / d)) / m)
+    )

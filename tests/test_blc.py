@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import blc
+from lib import blc, integer_codes
 
 
 def term_strategy(max_depth=6):
@@ -162,3 +162,27 @@ def test_lazy_enumeration_matches_running_each_description():
         if not d.ended:  # the program never looked past its data: any continuation is the same
             r = blc.run(blc.encode(d.program) + d.data + "10", max_steps=300, max_work=200_000)
             assert (r.status, r.output) == (d.status, d.output)
+
+
+# ---------------------------------------------------------------- prefix complexity (chapter 3)
+def test_self_delimiting_descriptions_satisfy_kraft_and_plain_ones_do_not():
+    ds = blc.enumerate_descriptions(14, max_steps=500)
+    own = blc.self_delimiting(ds)
+    assert own and all(not d.ended and d.status == "halted" for d in own)
+    assert sum(2.0**-d.length for d in own) <= 1
+    # no self-delimiting description is a proper prefix of another
+    codes = sorted(blc.encode(d.program) + d.data for d in own)
+    assert not any(b.startswith(a) for a, b in zip(codes, codes[1:]))
+    plain = [d for d in ds if d.status == "halted" and d.output is not None]
+    plain_codes = sorted(blc.encode(d.program) + d.data for d in plain)  # "0010" + x for every x
+    assert any(b.startswith(a) for a, b in zip(plain_codes, plain_codes[1:]))
+
+
+def test_universal_prior_and_prefix_complexities():
+    ds = blc.enumerate_descriptions(14, max_steps=500)
+    prior, KP, K = blc.universal_prior(ds), blc.prefix_complexities(ds), blc.complexities(ds)
+    assert sum(prior.values()) <= 1 and set(prior) == set(KP)
+    for x in prior:
+        assert prior[x] >= 2.0 ** -KP[x]  # the shortest description alone
+        assert KP[x] == blc.prefix_length(K[x]) >= K[x]
+    assert blc.prefix_length(0) == 1 and blc.prefix_length(3) == 3 + len(integer_codes.delta(4))

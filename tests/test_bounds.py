@@ -198,3 +198,44 @@ def test_monte_carlo_frequency_below_the_bound():
     gap = bounds.max_deviation(W, err, X, y).numpy()
     for eps in np.linspace(0.05, 0.4, 15):
         assert (gap > eps).mean() <= min(1.0, bounds.union_bound(200, 100, eps))
+
+
+# ------------------------------------------------------- multiclass, exact tails, PAC-Bayes
+def test_natarajan_bound_values_and_growth_in_k():
+    m, d, P = 1500, 0.05, 650
+    lg = P * (math.log(2 * m) + 2 * math.log(10))
+    assert bounds.natarajan_bound(P, 10, m, d) == pytest.approx(
+        (4 + math.sqrt(lg)) / (d * math.sqrt(2 * m))
+    )
+    # more classes, larger bound; the binary VC bound at the same dimension is smaller
+    assert bounds.natarajan_bound(P, 10, m, d, "mohri") > bounds.natarajan_bound(
+        P, 2, m, d, "mohri"
+    )
+    assert bounds.natarajan_bound(P, 10, m, d, "mohri") > bounds.vc_bound(P, m, d, "mohri")
+    with pytest.raises(ValueError, match="n_classes"):
+        bounds.natarajan_bound(P, 1, m, d)
+
+
+def test_binomial_tail_inverse_is_exact_and_tighter_than_kl():
+    from scipy.stats import binom
+
+    for k, m, d in [(0, 100, 0.05), (12, 200, 0.01), (150, 1500, 0.05)]:
+        p = bounds.binomial_tail_inverse(k, m, d)
+        assert binom.cdf(k, m, p) == pytest.approx(d, rel=1e-6)
+        assert p <= bounds.kl_inverse_upper(k / m, math.log(1 / d) / m) + 1e-12
+    # zero errors: (1-p)^m = δ
+    assert bounds.binomial_tail_inverse(0, 100, 0.05) == pytest.approx(1 - 0.05 ** (1 / 100))
+    with pytest.raises(ValueError, match="errors"):
+        bounds.binomial_tail_inverse(2.5, 10, 0.05)
+    # the Occam form: never looser than the kl (Chernoff) form, even far below float range
+    for k, bits in [(30, 200), (100, 1500)]:
+        p = bounds.binomial_tail_inverse(k, 1500, 0.05, code_bits=bits)
+        assert k / 1500 < p <= bounds.occam_bound(k / 1500, bits, 1500, 0.05) + 1e-12
+
+
+def test_pac_bayes_point_mass_is_occam_with_a_larger_log_term():
+    err, bits, m, d = 0.1, 300, 1500, 0.05
+    pb = bounds.pac_bayes_kl_bound(err, bits * math.log(2), m, d)
+    c = (bits * math.log(2) + math.log(2 * math.sqrt(m) / d)) / m
+    assert pb == pytest.approx(bounds.kl_inverse_upper(err, c))
+    assert pb > bounds.occam_bound(err, bits, m, d)  # ln(2√m/δ) > ln(1/δ)

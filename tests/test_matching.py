@@ -84,6 +84,26 @@ def test_error_vs_length_shape_and_range():
     assert err.shape == (2, 2) and ((err >= 0) & (err <= 1)).all()
 
 
+def test_error_vs_length_scores_tell_search_from_model_errors():
+    model = matching.fit_ngram(REFERENCE, 3)
+    err, found, true = matching.error_vs_length(
+        model,
+        HELD_OUT,
+        [400],
+        trials=2,
+        restarts=4,
+        steps=3000,
+        generator=runtime.generator(0),
+        scores=True,
+    )
+    assert found.shape == true.shape == err.shape
+    # solved cases: the found key scores the truth's score (the same key, or one as good)
+    solved = err < 0.01
+    assert solved.any() and (found[solved] >= true[solved] - 1e-3).all()
+    # the true key's score is the model's log-likelihood of the plaintext: negative, finite
+    assert (true < 0).all() and torch.isfinite(true).all()
+
+
 def test_unicity_distance_of_english():
     assert matching.key_entropy_bits() == pytest.approx(88.38, abs=0.01)
     assert matching.unicity_distance(3.2) == pytest.approx(27.6, abs=0.1)
@@ -107,3 +127,14 @@ def test_unicity_distance_of_english():
 def test_bad_input_is_rejected_by_name(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_kneser_ney_is_normalised_and_beats_uniform_on_held_out_text():
+    model = matching.fit_kneser_ney(REFERENCE, 4)
+    sums = model.log_prob.double().exp().sum(-1)
+    assert torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
+    assert model.n == 4 and model.log_prob.shape == (26,) * 4
+    assert torch.isfinite(model.log_prob).all()
+    assert matching.cross_entropy_bits(model, HELD_OUT[:20_000]) < math.log2(26) - 1
+    with pytest.raises(ValueError, match="n must"):
+        matching.fit_kneser_ney(REFERENCE, 6)
