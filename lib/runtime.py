@@ -113,4 +113,6 @@ def glue(values: dict) -> None:
     except ImportError:
         return
     for name, value in values.items():
+        if isinstance(value, np.generic):  # np.float64(0.5) would reach the prose as its repr
+            value = value.item()
         myst_glue(name, value, display=False)
