@@ -12,8 +12,9 @@ and the *weighted* probability
 
     P_w(s) = ½ P_e(s) + ½ ∏_c P_w(c s)   (c: one more byte of context),   P_w(s) = P_e(s) at d = D.
 
-``P_w`` at the root is the Bayesian mixture, with the prior ``2^{-(size of the tree)}``, of every
-tree source of depth ≤ ``D`` with KT parameters at its leaves. Like every Bayesian code it depends
+``P_w`` at the root is a Bayesian mixture of every tree source of depth ≤ ``D`` with KT
+(Dirichlet-½) parameters at its leaves; a tree's prior weight is ``2^{-m}``, ``m`` the number of
+its nodes (leaves included) at depth below ``D``. Like every Bayesian code it depends
 on the data only through the counts at the nodes: reordering the data changes ``P_w`` only through
 the contexts that straddle the reordering (the symmetry experiment of chapter 4).
 
