@@ -19,6 +19,7 @@ answer, and the class-conditional code length ``C(D_c∘x) − C(D_c)``. A small
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 
@@ -31,7 +32,15 @@ __all__ = [
     "conditional_bits",
     "pair_bits",
     "chain_rule_row",
+    "chain_row_from_lengths",
+    "causal_chain_row",
     "prequential_chain_row",
+    "bayes_mixture_lengths",
+    "ngram_chain_rows",
+    "gap_over_information",
+    "entropy_bits",
+    "shannon_chain_rule",
+    "CIPHER_KEY_BITS",
     "ncd",
     "ncd_matrix",
     "knn_predict",
@@ -97,23 +106,20 @@ def chain_rule_row(x: bytes, y: bytes, name: str) -> dict:
     }
 
 
-def prequential_chain_row(x: bytes, y: bytes, cfg=None) -> tuple[dict, dict]:
-    """The terms of ``chain_rule_row`` for the prequential code ``L`` of ``lib.prequential``.
+def chain_row_from_lengths(xy_bits, yx_bits, nx: int, ny: int, name: str) -> dict:
+    """The terms of ``chain_rule_row`` for a *causal* code, from its per-byte code lengths.
 
-    ``L(y | x)`` is the sum of the per-byte code lengths of ``x∘y`` after the boundary ``|x|``:
-    the model has read and trained on ``x`` first. Since the code is causal, the bytes before the
-    boundary cost exactly ``L(x)``, so ``L(x∘y) = L(x) + L(y | x)`` holds with equality. Returns
-    ``(row, per_byte)`` with ``per_byte = {"x∘y": ..., "y∘x": ...}`` (bits per byte, arrays).
+    ``xy_bits`` are the lengths (bits) of the bytes of ``x∘y``, ``yx_bits`` those of ``y∘x``.
+    A causal code spends on the first ``|x|`` bytes of ``x∘y`` exactly what it spends on ``x``
+    alone, so ``L(x)`` is the sum of that prefix and ``L(x∘y) = L(x) + L(y | x)`` holds exactly.
     """
-    from lib import prequential  # the neural compressor (chapter 5); imported only when used
-
-    x, y = compressors.as_bytes(x, "x"), compressors.as_bytes(y, "y")
-    cfg = cfg or prequential.PrequentialConfig()
-    xy, yx = prequential.code_lengths(x + y, cfg), prequential.code_lengths(y + x, cfg)
-    lx, ly = float(xy[: len(x)].sum()), float(yx[: len(y)].sum())
+    xy, yx = np.asarray(xy_bits, dtype=float), np.asarray(yx_bits, dtype=float)
+    if xy.shape != (nx + ny,) or yx.shape != (nx + ny,):
+        raise ValueError(f"xy_bits and yx_bits must both have {nx} + {ny} entries")
+    lx, ly = float(xy[:nx].sum()), float(yx[:ny].sum())
     lxy, lyx = float(xy.sum()), float(yx.sum())
-    row = {
-        "compressor": f"prequential {cfg.model}",
+    return {
+        "compressor": name,
         "C(x)": lx,
         "C(y)": ly,
         "C(x∘y)": lxy,
@@ -124,7 +130,124 @@ def prequential_chain_row(x: bytes, y: bytes, cfg=None) -> tuple[dict, dict]:
         "information found": lx + ly - lxy,
         "delimiting cost": float("nan"),
     }
-    return row, {"x∘y": xy, "y∘x": yx}
+
+
+def causal_chain_row(x: bytes, y: bytes, code_lengths, name: str) -> tuple[dict, dict]:
+    """``chain_row_from_lengths`` for ``code_lengths(data) -> bits per byte`` run on both orders.
+
+    Returns ``(row, per_byte)`` with ``per_byte = {"x∘y": ..., "y∘x": ...}``.
+    """
+    x, y = compressors.as_bytes(x, "x"), compressors.as_bytes(y, "y")
+    xy, yx = np.asarray(code_lengths(x + y)), np.asarray(code_lengths(y + x))
+    return chain_row_from_lengths(xy, yx, len(x), len(y), name), {"x∘y": xy, "y∘x": yx}
+
+
+def prequential_chain_row(x: bytes, y: bytes, cfg=None) -> tuple[dict, dict]:
+    """``causal_chain_row`` for the prequential code ``L`` of ``lib.prequential``.
+
+    ``L(y | x)`` is the sum of the per-byte code lengths of ``x∘y`` after the boundary ``|x|``:
+    the model has read and trained on ``x`` first. Since the code is causal, the bytes before the
+    boundary cost exactly ``L(x)``, so ``L(x∘y) = L(x) + L(y | x)`` holds with equality.
+    """
+    from lib import prequential  # the neural compressor (chapter 5); imported only when used
+
+    cfg = cfg or prequential.PrequentialConfig()
+    return causal_chain_row(
+        x, y, lambda d: prequential.code_lengths(d, cfg), f"prequential {cfg.model}"
+    )
+
+
+def bayes_mixture_lengths(each_bits) -> np.ndarray:
+    """Per-byte code lengths of the Bayesian mixture, uniform prior, of ``K`` causal codes.
+
+    ``each_bits`` is ``K × n`` (row ``i``: the lengths of code ``i``). The mixture's code for the
+    first ``t`` bytes is ``-log2 (1/K) sum_i 2^{-L_i(x_≤t)}``; its per-byte lengths are the
+    differences. The total is within ``log2 K`` bits of the best code's (chapter 5).
+    """
+    each = np.asarray(each_bits, dtype=float)
+    if each.ndim != 2 or len(each) == 0:
+        raise ValueError(f"each_bits must be a K × n array with K ≥ 1, got shape {each.shape}")
+    cum = -np.cumsum(each, axis=1) * np.log(2.0)  # natural log of each code's prefix probability
+    top = cum.max(axis=0)
+    log_mix = top + np.log(np.exp(cum - top).mean(axis=0))
+    total = -log_mix / np.log(2.0)
+    return np.diff(np.concatenate([[0.0], total]))
+
+
+def ngram_chain_rows(x: bytes, y: bytes, order: int = 4) -> dict:
+    """Chain-rule rows of every model of ``lib.ngram``'s mixture, of order ≤ ``order``.
+
+    One ``ngram.run`` per order of the pair (``x∘y`` and ``y∘x``) gives, each learning on its
+    own: the KT models of orders ``0..order`` (exact Bayesian codes: Dirichlet(½) counts per
+    context), the Witten–Bell blend (not Bayesian: its escape weights depend on the order in which
+    the counts arrived), and two mixtures from the same lengths: the Bayesian mixture of the KT
+    orders alone (``bayes_mixture_lengths``) and the book's n-gram compressor (KT orders and blend).
+    Returns ``{name: row}`` (``chain_row_from_lengths``).
+    """
+    from lib import ngram  # chapter 5's models; imported only when used
+
+    x, y = compressors.as_bytes(x, "x"), compressors.as_bytes(y, "y")
+    names = [m.name for m in ngram.default_models(order)]
+    (each_xy, mix_xy), (each_yx, mix_yx) = (
+        ngram.run(d, ngram.default_models(order)) for d in (x + y, y + x)
+    )
+    lengths = {name: (each_xy[i], each_yx[i]) for i, name in enumerate(names)}
+    kt = [i for i, name in enumerate(names) if name.startswith("KT")]
+    lengths["Bayesian mixture of the KT orders"] = (
+        bayes_mixture_lengths(each_xy[kt]),
+        bayes_mixture_lengths(each_yx[kt]),
+    )
+    lengths["n-gram mixture (KT orders and blend)"] = (mix_xy, mix_yx)
+    return {
+        name: chain_row_from_lengths(a, b, len(x), len(y), name) for name, (a, b) in lengths.items()
+    }
+
+
+def gap_over_information(row: dict) -> float:
+    """The symmetry gap as a fraction of the information found, ``(C(x∘y) − C(y∘x)) / I``.
+
+    ``I = C(x) + C(y) − C(x∘y)`` is the compressor's estimate of the mutual information; its
+    other estimate, from the other order, is ``I − gap``. So the ratio says how much of the
+    information found depends on the order of the data. ``nan`` where ``I ≤ 0`` (nothing found).
+    """
+    info = row["information found"]
+    return row["symmetry gap"] / info if info > 0 else float("nan")
+
+
+# ---------------------------------------------------------------- Shannon's chain rule
+def entropy_bits(p) -> float:
+    """``H(p) = −sum_i p_i log2 p_i`` bits (terms with ``p_i = 0`` contribute 0)."""
+    p = np.asarray(p, dtype=float).ravel()
+    if np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+        raise ValueError("p must be a probability vector (non-negative, summing to 1)")
+    q = p[p > 0]
+    return float(-(q * np.log2(q)).sum())
+
+
+def shannon_chain_rule(joint) -> dict:
+    """Every term of ``H(X, Y) = H(X) + H(Y | X) = H(Y) + H(X | Y)`` for a joint table ``p(x, y)``.
+
+    ``H(Y | X) = sum_x p(x) H(Y | X = x)`` is computed from the conditional distributions, not
+    as a difference, so the chain rule is a fact to check, not a definition. Also
+    ``I(X; Y) = H(Y) − H(Y | X)`` and ``I(Y; X) = H(X) − H(X | Y)``.
+    """
+    p = np.asarray(joint, dtype=float)
+    if p.ndim != 2:
+        raise ValueError(f"joint must be a 2-d table p(x, y), got shape {p.shape}")
+    h_xy = entropy_bits(p)
+    px, py = p.sum(1), p.sum(0)
+    h_y_x = sum(px[i] * entropy_bits(p[i] / px[i]) for i in range(len(px)) if px[i] > 0)
+    h_x_y = sum(py[j] * entropy_bits(p[:, j] / py[j]) for j in range(len(py)) if py[j] > 0)
+    h_x, h_y = entropy_bits(px), entropy_bits(py)
+    return {
+        "H(X,Y)": h_xy,
+        "H(X)": h_x,
+        "H(Y)": h_y,
+        "H(Y|X)": h_y_x,
+        "H(X|Y)": h_x_y,
+        "I(X;Y)": h_y - h_y_x,
+        "I(Y;X)": h_x - h_x_y,
+    }
 
 
 # ---------------------------------------------------------------- normalized compression distance
@@ -298,8 +421,15 @@ def topic_chunks(text: str, n_topics: int = 6, chunk_bytes: int = 400):
     return chunks, np.array(labels), titles
 
 
+CIPHER_KEY_BITS = math.log2(math.factorial(26))  # the cipher's key: one permutation of 26 letters
+
+
 def substitution_cipher(s: bytes, seed: int = 0) -> bytes:
-    """``s`` with its letters permuted by a random key (upper and lower case alike)."""
+    """``s`` with its letters permuted by a random key (upper and lower case alike).
+
+    The key is one permutation of the 26 letters, so ``K(cipher(s) | s) ≤ log2 26! + O(1)``
+    ``≈ 88.4 + O(1)`` bits (``CIPHER_KEY_BITS``): a bound on the conditional complexity.
+    """
     s = compressors.as_bytes(s, "s")
     rng = np.random.default_rng(seed)
     lower = bytes(range(ord("a"), ord("z") + 1))

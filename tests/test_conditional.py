@@ -120,3 +120,60 @@ def test_class_datasets():
     assert sets == {0: b"bd", 1: b"ac"}
     with pytest.raises(ValueError, match="labels"):
         cd.class_datasets([b"a"], [0, 1])
+
+
+def test_causal_rows_and_bayes_mixture():
+    from lib import ctw
+
+    x, y = X[:1500], Y[:1500]
+    row, per_byte = cd.causal_chain_row(x, y, lambda d: ctw.code_lengths(d, 2), "ctw")
+    assert row["C(x∘y)"] == pytest.approx(row["C(x)"] + row["C(y|x)"])
+    assert row["symmetry gap"] == pytest.approx(row["C(x∘y)"] - row["C(y∘x)"])
+    assert per_byte["x∘y"].shape == (3000,)
+    with pytest.raises(ValueError, match="entries"):
+        cd.chain_row_from_lengths(per_byte["x∘y"], per_byte["y∘x"], 1000, 1000, "bad")
+    # the mixture's total is within log2 K of the best code, and never below it
+    each = np.stack([ctw.code_lengths(x, d) for d in (0, 1, 2)])
+    mix = cd.bayes_mixture_lengths(each).sum()
+    best = each.sum(1).min()
+    assert best - 1e-9 <= mix <= best + np.log2(3) + 1e-9
+    with pytest.raises(ValueError, match="K × n"):
+        cd.bayes_mixture_lengths(np.zeros(5))
+
+
+def test_ngram_rows_kt_symmetric_blend_not():
+    rows = cd.ngram_chain_rows(X[:1500], Y[:1500], order=2)
+    assert set(rows) >= {"KT order 0", "KT order 2", "blend order 2"}
+    # a KT code depends on the counts only: reordering moves only the boundary contexts,
+    # a few dozen bits; the Witten–Bell blend is order-sensitive by far more
+    for k in (0, 1, 2):
+        assert abs(rows[f"KT order {k}"]["symmetry gap"]) < 40
+    assert abs(rows["KT order 0"]["symmetry gap"]) < 1e-6  # no context: exactly exchangeable
+    assert abs(rows["blend order 2"]["symmetry gap"]) > 3 * abs(rows["KT order 2"]["symmetry gap"])
+
+
+def test_gap_over_information():
+    assert cd.gap_over_information({"symmetry gap": 5.0, "information found": 50.0}) == 0.1
+    assert np.isnan(cd.gap_over_information({"symmetry gap": 5.0, "information found": -1.0}))
+
+
+def test_shannon_chain_rule_exact():
+    p = np.array([[0.3, 0.1, 0.0], [0.05, 0.25, 0.3]])
+    h = cd.shannon_chain_rule(p)
+    assert h["H(X,Y)"] == pytest.approx(h["H(X)"] + h["H(Y|X)"], abs=1e-12)
+    assert h["H(X,Y)"] == pytest.approx(h["H(Y)"] + h["H(X|Y)"], abs=1e-12)
+    assert h["I(X;Y)"] == pytest.approx(h["I(Y;X)"], abs=1e-12) and h["I(X;Y)"] > 0
+    indep = np.outer([0.5, 0.5], [0.25, 0.75])
+    assert cd.shannon_chain_rule(indep)["I(X;Y)"] == pytest.approx(0, abs=1e-12)
+    assert cd.entropy_bits([0.5, 0.5]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="probability"):
+        cd.entropy_bits([0.5, 0.6])
+    with pytest.raises(ValueError, match="2-d"):
+        cd.shannon_chain_rule([0.5, 0.5])
+
+
+def test_cipher_key_bits():
+    import math
+
+    assert cd.CIPHER_KEY_BITS == pytest.approx(math.log2(math.factorial(26)))
+    assert 88 < cd.CIPHER_KEY_BITS < 89
