@@ -159,3 +159,37 @@ def raw_features(x: torch.Tensor) -> list[torch.Tensor]:
 def on_device(*tensors: torch.Tensor):
     """Move tensors to the book's device (a helper for notebook code)."""
     return tuple(t.to(runtime.device()) for t in tensors)
+
+
+# ---------------------------------------------------------------- verdicts over seeds (chapter 7)
+def mean_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Mean of per-seed values and the half-width of its Student-t interval,
+    ``x̄ ± t_{n−1, (1+level)/2} · s / √n`` (``s`` the sample standard deviation; needs n ≥ 2)."""
+    import numpy as np
+    import scipy.stats
+
+    x = np.asarray(values, dtype=float).ravel()
+    if len(x) < 2 or not np.isfinite(x).all():
+        raise ValueError(f"values must hold at least 2 finite numbers, got {len(x)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    half = scipy.stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(half)
+
+
+def partial_spearman(a, b, control) -> float:
+    """Rank correlation of ``a`` and ``b`` with ``control`` partialled out: the Pearson
+    correlation of the residuals of rank(a) and rank(b) after a least-squares fit on
+    [1, rank(control)]. Two quantities that both improve with training steps correlate
+    strongly; with ``control`` = the step, what is left compares models at equal steps."""
+    import numpy as np
+    import scipy.stats
+
+    ranks = [scipy.stats.rankdata(np.asarray(v, dtype=float)) for v in (a, b, control)]
+    if len({len(r) for r in ranks}) != 1 or len(ranks[0]) < 4:
+        raise ValueError("a, b and control must have the same length, at least 4")
+    basis = np.stack([np.ones_like(ranks[2]), ranks[2]], axis=1)
+    res = [r - basis @ np.linalg.lstsq(basis, r, rcond=None)[0] for r in ranks[:2]]
+    if min(np.linalg.norm(r) for r in res) < 1e-12:
+        raise ValueError("a or b is a function of control: nothing is left to correlate")
+    return float(np.corrcoef(res[0], res[1])[0, 1])

@@ -81,3 +81,20 @@ def test_bad_test_sets_and_features_name_the_argument():
         probe.linear_probes([x], y, [bad], y, n_classes=2)
     with pytest.raises(ValueError, match="rows"):
         probe.linear_probes([x], y, [x[:5]], y, n_classes=2)
+
+
+def test_mean_interval_and_partial_spearman():
+    import numpy as np
+    import scipy.stats
+
+    m, h = probe.mean_interval([1.0, 2.0, 3.0])
+    assert m == 2.0 and abs(h - scipy.stats.t.ppf(0.975, 2) / np.sqrt(3)) < 1e-12
+    with pytest.raises(ValueError, match="at least 2"):
+        probe.mean_interval([1.0])
+    step = np.repeat([1, 2, 3, 4], 2)
+    a = step + np.tile([0.0, 0.5], 4)  # within each step, the second model is ahead ...
+    b = step + np.tile([0.0, 0.5], 4)  # ... in both quantities: correlated beyond the step
+    assert probe.partial_spearman(a, b, step) > 0.99
+    c = step + np.tile([0.5, 0.0], 4)  # ... or in opposite order: anti-correlated
+    assert probe.partial_spearman(a, c, step) < -0.99
+    assert scipy.stats.spearmanr(a, c).statistic > 0.8  # the plain rank correlation hides it
