@@ -133,19 +133,15 @@ def doubling_blocks(n: int, first: int = 16) -> list[int]:
 def fit_softmax_regression(
     x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, steps: int = 100
 ) -> torch.nn.Linear:
-    """Minimize ``mean CE(Wx + b, y) + l2·|W|²`` by L-BFGS (deterministic; a convex problem)."""
+    """Minimize ``mean CE(Wx + b, y) + l2·|W|²`` by L-BFGS (deterministic; a convex problem),
+    by ``lib.softmax_regression``; returned as a ``torch.nn.Linear``."""
+    from lib import softmax_regression
+
+    fit = softmax_regression.fit(x, y, n_classes, l2=l2, max_iter=steps)
     model = torch.nn.Linear(x.shape[1], n_classes).to(x.device)
-    torch.nn.init.zeros_(model.weight)
-    torch.nn.init.zeros_(model.bias)
-    opt = torch.optim.LBFGS(model.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y) + l2 * model.weight.square().sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    with torch.no_grad():
+        model.weight.copy_(fit.W[0].T)
+        model.bias.copy_(fit.b[0])
     return model
 
 
@@ -196,21 +192,16 @@ def pca(features, dim: int) -> np.ndarray:
 
 
 def kmeans(features, n_clusters: int, iterations: int = 50, seed: int = 0) -> np.ndarray:
-    """Lloyd's k-means on ``X`` (k-means++ start, seeded); returns each row's cluster index."""
+    """Lloyd's k-means on ``X`` (k-means++ start, seeded; ``lib.kmeans``); returns each row's
+    cluster index."""
+    from lib import kmeans as lloyd
+
     x = torch.as_tensor(np.asarray(features), dtype=torch.float32, device=runtime.device())
     if x.ndim != 2 or not isinstance(n_clusters, int) or not 1 <= n_clusters <= len(x):
         raise ValueError(f"need a 2-d X with at least n_clusters rows, got {n_clusters!r}")
     g = torch.Generator(device="cpu").manual_seed(seed)
-    centres = x[torch.randint(len(x), (1,), generator=g)]
-    for _ in range(1, n_clusters):  # k-means++: sample far points
-        d2 = torch.cdist(x, centres).min(1).values.square().cpu().double()
-        centres = torch.cat([centres, x[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
-    for _ in range(iterations):
-        assign = torch.cdist(x, centres).argmin(1)
-        sums = torch.zeros_like(centres).index_add_(0, assign, x)
-        counts = torch.bincount(assign, minlength=n_clusters).clamp(min=1)[:, None]
-        centres = torch.where(counts > 0, sums / counts, centres)
-    return torch.cdist(x, centres).argmin(1).cpu().numpy()
+    centres = lloyd.kmeans(x, n_clusters, iterations, init="k-means++", generator=g)
+    return lloyd.nearest(x, centres).cpu().numpy()
 
 
 def rbf_features(features, n_centres: int, seed: int = 0) -> np.ndarray:

@@ -7,8 +7,9 @@ average over positions of the layer-normalised hidden states,
     f^l = (1/T) Σ_t LN(h^l_t),      l = 0 (embeddings), 1, …, L (the output of block l),
 
 and reports the test accuracy of the best probe on each layer. Here the probes of all layers and
-all candidate weight decays are trained at once, as one batched problem on the device, by
-full-batch L-BFGS; the weight decay of each layer is chosen on a held-out validation split.
+all candidate weight decays are fitted by ``lib.softmax_regression``, each to its own stated
+tolerance; the weight decay of each layer, and the best layer, are chosen on a held-out
+validation split, and only the chosen probes are scored on the test split.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lib import runtime
+from lib import runtime, softmax_regression
 
 
 @torch.no_grad()
@@ -39,79 +40,62 @@ def layer_features(model, inputs: torch.Tensor, batch_size: int = 256) -> list[t
     return [torch.cat(layer) for layer in zip(*per_batch, strict=True)]
 
 
-def standardize(train: torch.Tensor, *others: torch.Tensor):
-    """Centre and scale every feature by its mean and standard deviation on ``train`` (…×N×d)."""
+def whiten(train: torch.Tensor, *others: torch.Tensor, rel_eps: float = 1e-6):
+    """PCA-whiten features (…×N×d) with the statistics of ``train``: centre by its mean, rotate
+    to the eigenvectors of its covariance ``Σ = V diag(e) Vᵀ`` and divide each axis by ``√e_i``.
+    Directions of variance below ``rel_eps·max e`` (e.g. the one that layer normalisation removes)
+    are set to zero. A linear probe on whitened features is a linear probe on the features (the
+    map is invertible on their span); the penalty ``λ‖W‖²`` is measured in whitened units, which
+    makes every problem well conditioned for L-BFGS."""
     mean = train.mean(dim=-2, keepdim=True)
-    std = train.std(dim=-2, keepdim=True).clamp(min=1e-6)
-    return tuple((x - mean) / std for x in (train, *others))
+    centred = train - mean
+    cov = centred.transpose(-1, -2) @ centred / train.shape[-2]
+    e, V = torch.linalg.eigh(cov)
+    keep = e > rel_eps * e.amax(dim=-1, keepdim=True)
+    scale = torch.where(keep, e.clamp(min=1e-300).rsqrt(), torch.zeros_like(e)).unsqueeze(-2)
+    return tuple((x - mean) @ V * scale for x in (train, *others))
 
 
-def fit_logistic(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    n_classes: int,
-    weight_decay: torch.Tensor,
-    max_iter: int = 100,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``P`` independent multinomial logistic regressions, fitted together.
-
-    ``x`` is ``P×N×d`` (problem ``p`` sees features ``x[p]``), ``y`` the ``N`` labels shared by all,
-    ``weight_decay`` the ``P`` penalties λ_p. Minimises by L-BFGS the sum over ``p`` of
-
-        (1/N) Σ_n -ln softmax(W_p x_pn + b_p)_{y_n} + λ_p ‖W_p‖²,
-
-    a sum of separate convex problems, so its minimiser is every problem's minimiser.
-    Returns ``(W, b)`` of shapes ``P×d×C`` and ``P×C``.
-    """
-    if x.ndim != 3 or y.shape != (x.shape[1],):
-        raise ValueError("x must be P×N×d and y must hold N labels")
-    if n_classes < 2 or y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must lie in 0..n_classes-1 with n_classes ≥ 2, got {n_classes}")
-    weight_decay = torch.as_tensor(weight_decay, dtype=x.dtype, device=x.device)
-    if weight_decay.shape != (x.shape[0],) or (weight_decay < 0).any():
-        raise ValueError("weight_decay must hold one non-negative penalty per problem")
-    P, N, d = x.shape
-    W = torch.zeros(P, d, n_classes, device=x.device, dtype=x.dtype, requires_grad=True)
-    b = torch.zeros(P, n_classes, device=x.device, dtype=x.dtype, requires_grad=True)
-    opt = torch.optim.LBFGS(
-        [W, b],
-        lr=1,
-        max_iter=max_iter,
-        history_size=20,
-        tolerance_grad=1e-6,
-        line_search_fn="strong_wolfe",
-    )
-    targets = y.expand(P, N).reshape(-1)
-
-    def closure():
-        opt.zero_grad()
-        logits = torch.baddbmm(b.unsqueeze(1), x, W)  # P×N×C
-        nll = F.cross_entropy(logits.reshape(P * N, -1), targets, reduction="sum") / N
-        loss = nll + (weight_decay * W.pow(2).sum(dim=(1, 2))).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return W.detach(), b.detach()
-
-
-def accuracy(x: torch.Tensor, y: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Accuracy of each of the ``P`` probes (``x``: P×N×d) on labels ``y``."""
-    pred = torch.baddbmm(b.unsqueeze(1), x, W).argmax(dim=-1)
-    return (pred == y).float().mean(dim=1)
+def accuracy(x: torch.Tensor, y: torch.Tensor, fit: softmax_regression.SoftmaxFit) -> torch.Tensor:
+    """Accuracy of each of the ``P`` fitted probes (``x``: P×N×d) on labels ``y``."""
+    return (fit.logits(x).argmax(dim=-1) == y).double().mean(dim=1)
 
 
 @dataclass
 class ProbeResult:
-    """One linear probe per layer: test accuracy, the chosen weight decay, validation accuracy."""
+    """One linear probe per layer, its weight decay chosen on validation: test and validation
+    accuracy by layer, the chosen weight decays, and the largest gradient entry left by any fit
+    (every fit is converged to ``tol``). ``best_layer`` is chosen on validation accuracy;
+    ``best`` is the *test* accuracy of that one layer."""
 
     accuracy: list[float]
     weight_decay: list[float]
     val_accuracy: list[float]
+    grad_max: float
+    tol: float
+
+    @property
+    def best_layer(self) -> int:
+        return max(range(len(self.val_accuracy)), key=lambda i: (self.val_accuracy[i], -i))
 
     @property
     def best(self) -> float:
-        return max(self.accuracy)
+        return self.accuracy[self.best_layer]
+
+
+def _check_layers(name: str, feats: list[torch.Tensor], n: int) -> None:
+    for f in feats:
+        if f.ndim != 2 or len(f) != n:
+            raise ValueError(f"every layer of {name} must be an N×d tensor with {n} rows")
+        if not torch.isfinite(f).all():
+            raise ValueError(f"{name} features must be finite (found NaN or inf)")
+
+
+def _check_labels(name: str, y: torch.Tensor, n_classes: int) -> None:
+    if len(y) == 0:
+        raise ValueError(f"{name} is empty: the probe needs at least one example")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"{name} must hold labels in 0..{n_classes - 1} (n_classes={n_classes})")
 
 
 def linear_probes(
@@ -120,39 +104,51 @@ def linear_probes(
     test: list[torch.Tensor],
     y_test: torch.Tensor,
     n_classes: int = 10,
-    weight_decays=(1e-6, 1e-4, 1e-2),
+    weight_decays=(1e-4, 1e-3, 1e-2),
     val_fraction: float = 0.2,
     seed: int = 0,
+    tol: float = 1e-5,
 ) -> ProbeResult:
     """A linear probe on every layer's features: ``train[l]`` (N×d) and ``test[l]`` (M×d).
 
-    ``val_fraction`` of the training examples is held out; on the rest a probe is fitted for every
-    (layer, weight decay) pair at once; each layer keeps the weight decay with the best validation
-    accuracy, and its test accuracy is reported. Features are standardised on the fitting split.
+    ``val_fraction`` of the training examples is held out for validation; on the rest a probe is
+    fitted for every (layer, weight decay) pair, each to a largest gradient entry ``≤ tol``
+    (``lib.softmax_regression``, in float64). Each layer keeps the weight decay of best validation
+    accuracy; its test accuracy is reported. Features are whitened on the fitting split.
+    The test split is used for nothing but the reported accuracies.
     """
+    if not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes must be an int ≥ 2, got {n_classes!r}")
     if len(train) != len(test) or not train:
         raise ValueError("train and test must list the same, non-zero number of layers")
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     if len(weight_decays) == 0:
         raise ValueError("weight_decays must name at least one penalty")
+    _check_labels("y_train", y_train, n_classes)
+    _check_labels("y_test", y_test, n_classes)
+    _check_layers("train", train, len(y_train))
+    _check_layers("test", test, len(y_test))
     n = len(y_train)
-    if any(len(f) != n for f in train) or any(len(f) != len(y_test) for f in test):
-        raise ValueError("every layer's features need one row per label")
+    if n < 2:
+        raise ValueError("y_train needs at least 2 examples (one to fit, one to validate)")
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(y_train.device)
-    n_val = max(1, int(round(val_fraction * n)))
+    n_val = min(n - 1, max(1, int(round(val_fraction * n))))
     val, fit = order[:n_val], order[n_val:]
     L, K = len(train), len(weight_decays)
-    xtr, xte = torch.stack(train).float(), torch.stack(test).float()
-    xfit, xval, xte = standardize(xtr[:, fit], xtr[:, val], xte)
+    xtr, xte = torch.stack(train).double(), torch.stack(test).double()
+    xfit, xval, xte = whiten(xtr[:, fit], xtr[:, val], xte)
     rep = lambda t: t.repeat_interleave(K, dim=0)  # noqa: E731  (layer l, decay k) -> row l*K + k
-    lam = torch.tensor(weight_decays, dtype=torch.float32, device=xfit.device).repeat(L)
-    W, b = fit_logistic(rep(xfit), y_train[fit], n_classes, lam)
-    val_acc = accuracy(rep(xval), y_train[val], W, b).view(L, K)
-    test_acc = accuracy(rep(xte), y_test, W, b).view(L, K)
+    lam = torch.tensor(weight_decays, dtype=torch.float64).repeat(L)
+    probes = softmax_regression.fit(rep(xfit), y_train[fit], n_classes, l2=lam, tol=tol)
+    if not probes.converged.all():
+        raise RuntimeError(f"a probe did not converge: gradient {probes.grad_max.max():.2e}")
+    val_acc = accuracy(rep(xval), y_train[val], probes).view(L, K)
+    test_acc = accuracy(rep(xte), y_test, probes).view(L, K)
     best = val_acc.argmax(dim=1)
     pick = lambda t: t[torch.arange(L), best].tolist()  # noqa: E731
-    return ProbeResult(pick(test_acc), [weight_decays[i] for i in best.tolist()], pick(val_acc))
+    chosen = [weight_decays[i] for i in best.tolist()]
+    return ProbeResult(pick(test_acc), chosen, pick(val_acc), float(probes.grad_max.max()), tol)
 
 
 def raw_features(x: torch.Tensor) -> list[torch.Tensor]:
@@ -163,3 +159,37 @@ def raw_features(x: torch.Tensor) -> list[torch.Tensor]:
 def on_device(*tensors: torch.Tensor):
     """Move tensors to the book's device (a helper for notebook code)."""
     return tuple(t.to(runtime.device()) for t in tensors)
+
+
+# ---------------------------------------------------------------- verdicts over seeds (chapter 7)
+def mean_interval(values, level: float = 0.95) -> tuple[float, float]:
+    """Mean of per-seed values and the half-width of its Student-t interval,
+    ``x̄ ± t_{n−1, (1+level)/2} · s / √n`` (``s`` the sample standard deviation; needs n ≥ 2)."""
+    import numpy as np
+    import scipy.stats
+
+    x = np.asarray(values, dtype=float).ravel()
+    if len(x) < 2 or not np.isfinite(x).all():
+        raise ValueError(f"values must hold at least 2 finite numbers, got {len(x)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    half = scipy.stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(half)
+
+
+def partial_spearman(a, b, control) -> float:
+    """Rank correlation of ``a`` and ``b`` with ``control`` partialled out: the Pearson
+    correlation of the residuals of rank(a) and rank(b) after a least-squares fit on
+    [1, rank(control)]. Two quantities that both improve with training steps correlate
+    strongly; with ``control`` = the step, what is left compares models at equal steps."""
+    import numpy as np
+    import scipy.stats
+
+    ranks = [scipy.stats.rankdata(np.asarray(v, dtype=float)) for v in (a, b, control)]
+    if len({len(r) for r in ranks}) != 1 or len(ranks[0]) < 4:
+        raise ValueError("a, b and control must have the same length, at least 4")
+    basis = np.stack([np.ones_like(ranks[2]), ranks[2]], axis=1)
+    res = [r - basis @ np.linalg.lstsq(basis, r, rcond=None)[0] for r in ranks[:2]]
+    if min(np.linalg.norm(r) for r in res) < 1e-12:
+        raise ValueError("a or b is a function of control: nothing is left to correlate")
+    return float(np.corrcoef(res[0], res[1])[0, 1])

@@ -185,24 +185,18 @@ def decode_classifier(bits: str, menu_size: int, n_of, max_level_of) -> tuple[in
 # ---------------------------------------------------------------- training the classifier
 def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
     """A linear softmax classifier ``argmax_c (x W)_c`` fit by L-BFGS on
-    ``cross-entropy + l1 Σ|W|`` (chapter 1). ``features`` (m × P) and ``labels`` (m,) are torch
-    tensors on one device; returns ``W`` (P × classes). Deterministic for fixed inputs."""
-    import torch
+    ``cross-entropy + l1 Σ|W|`` (chapter 1), without a bias, by ``lib.softmax_regression``.
+    ``features`` (m × P) and ``labels`` (m,) are torch tensors on one device; returns ``W``
+    (P × classes). Deterministic for fixed inputs."""
+    from lib import softmax_regression
 
     if l1 < 0:
         raise ValueError(f"l1 must be ≥ 0, got {l1!r}")
     classes = int(labels.max()) + 1
-    W = torch.zeros(features.shape[1], classes, device=features.device, requires_grad=True)
-    opt = torch.optim.LBFGS([W], max_iter=steps, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(features @ W, labels) + l1 * W.abs().sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return W.detach()
+    fit = softmax_regression.fit(
+        features, labels, max(classes, 2), l1=l1, bias=False, max_iter=steps
+    )
+    return fit.W[0, :, :classes]
 
 
 def fit_quantized(

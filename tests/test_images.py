@@ -125,3 +125,17 @@ def test_model_inputs_shift_for_the_causal_model_only():
     bert = GPT(GPTConfig(vocab_size=3, block_size=3, n_layer=1, n_head=1, n_embd=8, causal=False))
     assert images.model_inputs(ar, x).tolist() == [[3, 1, 2]]
     assert torch.equal(images.model_inputs(bert, x), x)
+
+
+def test_fine_tune_learns_labels_and_leaves_the_pretrained_model_alone():
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=3, block_size=6, n_layer=1, n_head=1, n_embd=16))
+    before = [p.detach().clone() for p in m.parameters()]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 2, (200, 6), generator=g)
+    y = x[:, 0]  # the label is the first pixel: learnable by fine-tuning
+    clf = images.fine_tune(m, x, y, 2, steps=150, batch_size=32, lr=3e-3, generator=g)
+    assert images.classifier_accuracy(clf, x, y) > 0.95  # catches a head that does not learn
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters(), strict=True))
+    with pytest.raises(ValueError, match="one label"):
+        images.fine_tune(m, x, y[:3], 2, steps=1, batch_size=1)

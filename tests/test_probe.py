@@ -16,20 +16,32 @@ def test_probe_learns_a_linearly_separable_problem_and_ignores_noise():
     xtr, ytr = blobs(300, 5, 4, 0)
     xte, yte = blobs(200, 5, 4, 1)
     noise_tr, noise_te = torch.randn(300, 5), torch.randn(200, 5)
-    r = probe.linear_probes([xtr, noise_tr], ytr, [xte, noise_te], yte, n_classes=4)
-    assert r.accuracy[0] == 1.0 and r.val_accuracy[0] == 1.0
-    assert r.accuracy[1] < 0.5  # features that carry no label: near chance (0.25)
-    assert r.best == 1.0 and all(w in (1e-6, 1e-4, 1e-2) for w in r.weight_decay)
+    r = probe.linear_probes([noise_tr, xtr], ytr, [noise_te, xte], yte, n_classes=4)
+    assert r.accuracy[1] == 1.0 and r.val_accuracy[1] == 1.0
+    assert r.accuracy[0] < 0.5  # features that carry no label: near chance (0.25)
+    assert r.best_layer == 1 and r.best == 1.0  # the layer is chosen on validation
+    assert all(w in (1e-4, 1e-3, 1e-2) for w in r.weight_decay)
+    assert r.grad_max <= r.tol  # every fit converged to the stated tolerance
 
 
-def test_batched_fit_equals_separate_fits():
-    x, y = blobs(200, 3, 3, 2, spread=2.0)
-    lam = torch.tensor([1e-3, 1e-1])
-    W, b = probe.fit_logistic(torch.stack([x, x]), y, 3, lam)
-    for p in range(2):
-        Wp, bp = probe.fit_logistic(x[None], y, 3, lam[p : p + 1])
-        assert torch.allclose(W[p], Wp[0], atol=1e-3) and torch.allclose(b[p], bp[0], atol=1e-3)
-    assert W[1].norm() < W[0].norm()  # a larger penalty gives smaller weights
+def test_best_layer_is_chosen_on_validation_not_on_test():
+    # layer 0 is blurred on the training images and sharp on test; layer 1 the other way round
+    sharp_tr, ytr = blobs(300, 5, 4, 0)
+    sharp_te, yte = blobs(200, 5, 4, 1)
+    blur_tr, blur_te = blobs(300, 5, 4, 0, spread=4.0)[0], blobs(200, 5, 4, 1, spread=4.0)[0]
+    r = probe.linear_probes([blur_tr, sharp_tr], ytr, [sharp_te, blur_te], yte, n_classes=4)
+    assert r.accuracy[0] > r.accuracy[1]  # on test, layer 0 looks better ...
+    assert r.best_layer == 1 and r.best == r.accuracy[1]  # ... but test data choose nothing
+
+
+def test_whitening_is_invertible_on_the_span_and_gives_unit_covariance():
+    x = torch.randn(500, 4, dtype=torch.float64) @ torch.randn(4, 4, dtype=torch.float64)
+    (w,) = probe.whiten(x)
+    cov = w.T @ w / len(w)
+    assert torch.allclose(cov, torch.eye(4, dtype=torch.float64), atol=1e-8)
+    ln = x - x.mean(1, keepdim=True)  # rank 3, like layer-normalised features
+    (w,) = probe.whiten(ln)
+    assert torch.isfinite(w).all() and (w.T @ w / len(w)).diagonal().round().sum() == 3
 
 
 def test_layer_features_shapes():
@@ -47,10 +59,42 @@ def test_bad_arguments_raise():
         probe.linear_probes([x], y, [x, x], y, n_classes=2)
     with pytest.raises(ValueError, match="val_fraction"):
         probe.linear_probes([x], y, [x], y, n_classes=2, val_fraction=1.0)
-    with pytest.raises(ValueError, match="labels"):
-        probe.fit_logistic(x[None], y + 5, 2, torch.tensor([0.1]))
-    with pytest.raises(ValueError, match="weight_decay"):
-        probe.fit_logistic(x[None], y, 2, torch.tensor([-1.0]))
+    with pytest.raises(ValueError, match="y_train"):
+        probe.linear_probes([x], y + 5, [x], y, n_classes=2)
     m = GPT(GPTConfig(vocab_size=5, block_size=10, n_layer=1, n_head=1, n_embd=8))
     with pytest.raises(ValueError, match="inputs"):
         probe.layer_features(m, torch.zeros(3, dtype=torch.long))
+
+
+def test_bad_test_sets_and_features_name_the_argument():
+    # issue 16: labels out of range, an empty test set and NaN features are clear errors
+    x, y = blobs(20, 2, 2, 0)
+    with pytest.raises(ValueError, match="y_test"):
+        probe.linear_probes([x], y, [x], y + 2, n_classes=2)
+    with pytest.raises(ValueError, match="y_test is empty"):
+        probe.linear_probes([x], y, [x[:0]], y[:0], n_classes=2)
+    bad = x.clone()
+    bad[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="train features must be finite"):
+        probe.linear_probes([bad], y, [x], y, n_classes=2)
+    with pytest.raises(ValueError, match="test features must be finite"):
+        probe.linear_probes([x], y, [bad], y, n_classes=2)
+    with pytest.raises(ValueError, match="rows"):
+        probe.linear_probes([x], y, [x[:5]], y, n_classes=2)
+
+
+def test_mean_interval_and_partial_spearman():
+    import numpy as np
+    import scipy.stats
+
+    m, h = probe.mean_interval([1.0, 2.0, 3.0])
+    assert m == 2.0 and abs(h - scipy.stats.t.ppf(0.975, 2) / np.sqrt(3)) < 1e-12
+    with pytest.raises(ValueError, match="at least 2"):
+        probe.mean_interval([1.0])
+    step = np.repeat([1, 2, 3, 4], 2)
+    a = step + np.tile([0.0, 0.5], 4)  # within each step, the second model is ahead ...
+    b = step + np.tile([0.0, 0.5], 4)  # ... in both quantities: correlated beyond the step
+    assert probe.partial_spearman(a, b, step) > 0.99
+    c = step + np.tile([0.5, 0.0], 4)  # ... or in opposite order: anti-correlated
+    assert probe.partial_spearman(a, c, step) < -0.99
+    assert scipy.stats.spearmanr(a, c).statistic > 0.8  # the plain rank correlation hides it
