@@ -132,3 +132,40 @@ class GPT(nn.Module):
             nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
             idx = torch.cat([idx, nxt], dim=1)
         return idx
+
+
+# ---------------------------------------------------------------- recurrent nets (chapter 6)
+@dataclass
+class RNNConfig:
+    vocab_size: int = 256
+    hidden: int = 64  # the size of the state: everything the net keeps of the past
+    n_layer: int = 1
+
+    def __post_init__(self):
+        for name in ("vocab_size", "hidden", "n_layer"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int ≥ 1, got {value!r}")
+
+
+class RecurrentLM(nn.Module):
+    """A GRU language model: embedding, ``n_layer`` GRU layers of ``hidden`` units, a linear head.
+
+    Its whole memory of ``x_<t`` is a state of ``n_layer × hidden`` numbers, whatever the length
+    of the past: the bottleneck that a transformer, which attends to every past position, does
+    not have (chapter 6). Same interface as ``GPT``: ``model(idx)`` gives logits ``B×T×V``.
+    """
+
+    def __init__(self, c: RNNConfig):
+        super().__init__()
+        self.config = c
+        self.tok = nn.Embedding(c.vocab_size, c.hidden)
+        self.rnn = nn.GRU(c.hidden, c.hidden, num_layers=c.n_layer, batch_first=True)
+        self.head = nn.Linear(c.hidden, c.vocab_size)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx):
+        out, _ = self.rnn(self.tok(idx))
+        return self.head(out)
