@@ -1,41 +1,48 @@
 """The prequential code: a model that learns while it compresses (chapter 5, used in chapter 4).
 
 Rae's protocol, literally. Encoder and decoder start from the same untrained model (same seed).
-The data is cut into chunks; each chunk is *first* coded with the current model and *then* the
-model trains on it. The decoder decodes a chunk with the model it has, which is the encoder's
-model at that moment, and then takes the same training steps on the same bytes. The length of
-the code is the area under the online loss curve,
+The data is read as one stream, byte by byte; every byte is *first* coded with the current model
+and, at the end of each segment, the model *then* trains on everything seen so far. The decoder
+decodes with the model it has, which is the encoder's model at that moment, and takes the same
+training steps on the same bytes. The length of the code is the area under the online loss curve,
 
-    L_preq(x) = sum_t -log2 p_{theta(x_<chunk(t))}(x_t | context_t)   bits,
+    L_preq(x) = sum_t -log2 p_{theta(x_<segment(t))}(x_t | x_{t-c_t} .. x_{t-1})   bits,
 
 and the parameters theta are never transmitted: only the code that trains them (this file,
 ``lib/models.py`` and ``lib/coding.py``) must be known to both sides.
+
+The model keeps its state across the whole stream, as Bellard's NNCP does: its context is the
+last ``c_t`` bytes of the stream, whatever the segment, with ``context/2 <= c_t < context`` once
+that many bytes have been read (the first byte is predicted after a BOS symbol). The state is a
+key/value cache of ``lib.models.GPT`` (``GPT.extend``): one incremental step per byte. When the
+cache is full, and after every training round (the weights changed), the cache is recomputed
+from the last ``context/2`` bytes with the current weights.
 
 Bit-exact agreement. Arithmetic decoding only works when the decoder computes *exactly* the
 probabilities the encoder used: one differing last bit in a float can change a quantized
 frequency and everything after it is garbage. Floating point is not associative, so "the same
 maths" is not enough; encoder and decoder must run the identical sequence of tensor operations
-with identical shapes. Hence the schedule:
+with identical shapes. Hence one loop, ``_run``, for encoder, decoder and ``code_lengths``:
 
-- chunk ``k`` holds ``B = lanes`` contiguous *lanes* of ``L_k`` bytes each (``L_k`` doubles from
-  ``first_lane_length`` up to ``lane_length``: the first, untrained chunks are small);
-- every lane is read by the model as ``[BOS, x_0, x_1, ...]``, so position ``t`` of a lane is
-  predicted from the lane's own prefix only (the model's context is the lane);
-- at step ``t`` both sides run one incremental transformer step (a key/value cache) on the ``B``
-  lanes at once and code/decode byte ``t`` of every lane: the encoder *could* compute a whole
-  chunk in one big batched pass, but then its floats would not match the decoder's;
-- after a complete chunk, both sides train on the bytes seen so far with the same seeded batches.
+- segment ``k`` holds ``min(segment, first_segment * 2**k)`` bytes (the first, untrained
+  segments are short, so the model starts learning early);
+- every byte: one ``GPT.extend`` step on the byte before it, then code/decode the byte with the
+  softmax of the logits (the encoder *could* compute a whole segment in one batched pass, but
+  then its floats would not match the decoder's);
+- after a complete segment, ``train_steps`` AdamW steps on seeded random windows of
+  ``[BOS, x_0, x_1, ...]`` seen so far, then the cache is rebuilt.
 
-``code_lengths``, ``compress`` and ``decompress`` all run the one loop ``_run``. Each chunk's
-probabilities are fingerprinted (CRC-32 of the float32 arrays) into the container, so a decoder
-whose arithmetic differs (another CPU, library version or thread count, or a GPU, whose
-backward passes use non-deterministic atomics unless ``runtime.seed_everything`` made torch
-choose deterministic kernels) stops with ``CorruptStreamError`` at the first chunk that differs,
-and the CRC-32 of the original catches anything else. Never silent garbage.
+Everything runs with deterministic kernels only (``torch.use_deterministic_algorithms(True)``
+without ``warn_only``, and the math attention backend for training), so that on a GPU too the
+encoder's and the decoder's floats agree run after run. Each segment's probabilities are
+fingerprinted (CRC-32 of the float32 arrays) into the container, so a decoder whose arithmetic
+differs (another CPU, library version, thread count or GPU) stops with ``CorruptStreamError`` at
+the first segment that differs, and the CRC-32 of the original catches anything else. Never
+silent garbage.
 
-Causality: the code length of byte ``p`` depends only on bytes before ``p`` (the chunk schedule
-does not depend on the data's length), so ``code_lengths(x + y)[:len(x)] == code_lengths(x)``:
-the total splits as L(x) + L(y | x).
+Causality: the code length of byte ``p`` depends only on bytes before ``p`` (the segment
+schedule does not depend on the data's length), so ``code_lengths(x + y)[:len(x)] ==
+code_lengths(x)``: the total splits as L(x) + L(y | x).
 
 ``model="cm"`` is the other end of the design space: no neural network, but many small adaptive
 context models mixed bit by bit (``lib.context_mixing``). It is the best compressor of the book
@@ -53,9 +60,10 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
-import math
+import os
 import struct
 import sys
 import zlib
@@ -64,12 +72,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from lib import coding, context_mixing, ngram, runtime
 from lib.models import GPT, GPTConfig
 
-BOS = 256  # the symbol every lane starts with; the model's vocabulary is 256 bytes + BOS
-KINDS = {"gpt": b"PQG1", "ngram": b"PQN1", "cm": context_mixing.KIND}  # container kinds
+BOS = 256  # the symbol before the first byte; the model's vocabulary is 256 bytes + BOS
+KINDS = {"gpt": b"PQG2", "ngram": b"PQN1", "cm": context_mixing.KIND}  # container kinds
 
 
 @dataclass(frozen=True)
@@ -82,12 +91,14 @@ class PrequentialConfig:
     n_layer: int = 2
     n_head: int = 4
     n_embd: int = 64
-    lanes: int = 32  # B: parallel lanes per chunk
-    lane_length: int = 64  # L: longest lane (= the transformer's context)
-    first_lane_length: int = 16  # L_0: lanes of chunk k have min(L, L_0 * 2**k) bytes
-    train_steps: int = 48  # optimizer steps after each chunk
-    batch_size: int = 16  # windows of lane_length bytes per step
-    lr: float = 2e-3
+    context: int = (
+        128  # the transformer's window (block_size); it reads the last context/2..context bytes
+    )
+    segment: int = 1024  # longest segment: bytes coded between two training rounds
+    first_segment: int = 256  # segment k has min(segment, first_segment * 2**k) bytes
+    train_steps: int = 16  # optimizer steps after each segment
+    batch_size: int = 16  # windows of `context` bytes per step
+    lr: float = 6e-3
     seed: int = 0
     threads: int = 1  # torch threads (part of "the same arithmetic")
     ngram_order: int = 4  # model="ngram": orders 0..ngram_order are mixed
@@ -99,9 +110,8 @@ class PrequentialConfig:
             "n_layer",
             "n_head",
             "n_embd",
-            "lanes",
-            "lane_length",
-            "first_lane_length",
+            "segment",
+            "first_segment",
             "batch_size",
             "threads",
         ):
@@ -112,95 +122,111 @@ class PrequentialConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if not isinstance(self.context, int) or self.context < 2:
+            raise ValueError(f"context must be an int >= 2, got {self.context!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
-        if self.first_lane_length > self.lane_length:
-            raise ValueError("first_lane_length must not exceed lane_length")
+        if self.first_segment > self.segment:
+            raise ValueError("first_segment must not exceed segment")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
             raise ValueError(f"lr must be in (0, 1), got {self.lr!r}")
 
     def gpt_config(self) -> GPTConfig:
         return GPTConfig(
             vocab_size=257,
-            block_size=self.lane_length,
+            block_size=self.context,
             n_layer=self.n_layer,
             n_head=self.n_head,
             n_embd=self.n_embd,
         )
 
 
-def chunks(n: int, cfg: PrequentialConfig):
-    """The schedule: ``(start, lane_length)`` of every chunk covering ``n`` bytes.
+def segments(n: int, cfg: PrequentialConfig):
+    """The schedule: ``(start, length)`` of every segment covering ``n`` bytes.
 
-    Chunk ``k`` spans ``lanes * L_k`` bytes from ``start``; the last one may be partly empty.
-    The boundaries do not depend on ``n``: that makes the code causal.
+    The last one may reach past ``n``. The boundaries do not depend on ``n``: that makes the
+    code causal.
     """
     start, k = 0, 0
     while start < n:
-        length = min(cfg.lane_length, cfg.first_lane_length << min(k, 30))
+        length = min(cfg.segment, cfg.first_segment << min(k, 30))
         yield start, length
-        start += cfg.lanes * length
+        start += length
         k += 1
+
+
+@contextlib.contextmanager
+def deterministic():
+    """Only deterministic kernels inside (an error, not a warning, for any other), and the
+    math backend of ``scaled_dot_product_attention``; the previous settings are restored after."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    torch.use_deterministic_algorithms(True, warn_only=False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
 # ---------------------------------------------------------------- the learner
 class Learner:
-    """A ``lib.models.GPT`` that predicts lanes one step at a time and trains between chunks."""
+    """A ``lib.models.GPT`` that reads the stream one byte at a time and trains between segments.
+
+    ``seq`` is the stream as the model reads it: ``[BOS, x_0, x_1, ...]``; ``probs()`` predicts
+    the byte after the last one read.
+    """
 
     def __init__(self, cfg: PrequentialConfig, device=None):
         self.cfg, self.device = cfg, torch.device(device or "cpu")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.model = GPT(cfg.gpt_config()).to(self.device)
+        self.model.eval()
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0
         )
         self.n_trained = 0
 
-    # -- prediction: one new position for every lane, with a key/value cache
-    def start_lanes(self, batch: int) -> None:
-        """Empty caches for ``batch`` lanes; the first input of every lane is BOS."""
-        c = self.cfg
-        shape = (c.n_layer, batch, c.n_head, c.lane_length, c.n_embd // c.n_head)
-        self.keys = torch.zeros(shape, device=self.device)
-        self.values = torch.zeros(shape, device=self.device)
-        self.t = 0
+    # -- prediction: the state is the key/value cache of the last bytes read
+    def restart(self, seq: np.ndarray) -> None:
+        """Rebuild the cache from the last ``context // 2`` symbols of ``seq`` (current weights)."""
+        recent = seq[-max(1, self.cfg.context // 2) :]
+        self.cache = self.model.new_cache(1)
+        idx = torch.from_numpy(recent.astype(np.int64))[None].to(self.device)
+        self.logits = self.model.extend(idx, self.cache)[0, -1]
 
-    @torch.no_grad()
-    def step(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``p(next byte | lane so far)`` (B×256, float32) after feeding ``inputs`` (B,) at step t.
+    def read(self, symbol: int, seq: np.ndarray) -> None:
+        """Read one more ``symbol`` (the last of ``seq``); restart when the cache is full."""
+        if self.cache.length == self.cfg.context:
+            self.restart(seq)
+        else:
+            idx = torch.tensor([[symbol]], device=self.device)
+            self.logits = self.model.extend(idx, self.cache)[0, -1]
 
-        The same computation as ``GPT.forward`` at the last position, but for one new position
-        against cached keys and values: causal attention ``softmax(q K^T / sqrt(d)) V``.
+    def probs(self) -> torch.Tensor:
+        """``p(next byte | the bytes in the cache)``: 1×256, float32, on the CPU."""
+        return F.softmax(self.logits[:256], dim=-1)[None].cpu()
+
+    # -- learning: after each complete segment, on the bytes seen so far
+    def train(self, seq: np.ndarray, k: int) -> None:
+        """``train_steps`` AdamW steps on seeded random windows of ``seq = [BOS, x_0 ..]``.
+
+        A window is ``context`` inputs ``seq[s : s+w]`` and their next symbols ``seq[s+1 :
+        s+w+1]`` as targets (``w = min(context, len(seq) - 1)``).
         """
-        m, t = self.model, self.t
-        B, H = inputs.shape[0], self.cfg.n_head
-        x = m.tok(inputs.to(self.device)) + m.pos.weight[t]
-        for i, block in enumerate(m.blocks):
-            q, k, v = block.attn.qkv(block.ln1(x)).view(B, 3, H, -1).unbind(1)
-            self.keys[i, :, :, t], self.values[i, :, :, t] = k, v
-            keys, values = self.keys[i, :, :, : t + 1], self.values[i, :, :, : t + 1]
-            att = torch.einsum("bhd,bhsd->bhs", q, keys) / math.sqrt(q.shape[-1])
-            y = torch.einsum("bhs,bhsd->bhd", att.softmax(-1), values).reshape(B, -1)
-            x = x + block.attn.proj(y)
-            x = x + block.mlp(block.ln2(x))
-        self.t += 1
-        return F.softmax(m.head(m.ln_f(x))[:, :256], dim=-1).cpu()
-
-    # -- learning: after each complete chunk, on the bytes seen so far
-    def train(self, seen: np.ndarray, chunk: int) -> None:
-        """``train_steps`` AdamW steps on seeded random windows of ``seen`` (the data so far)."""
         c = self.cfg
-        width = min(c.lane_length, len(seen))
-        data = torch.from_numpy(seen.astype(np.int64)).to(self.device)
-        g = torch.Generator().manual_seed(c.seed * 1_000_003 + chunk)
+        width = min(c.context, len(seq) - 1)
+        data = torch.from_numpy(seq.astype(np.int64)).to(self.device)
+        g = torch.Generator().manual_seed(c.seed * 1_000_003 + k)
+        offsets = torch.arange(width + 1)
         self.model.train()
         for _ in range(c.train_steps):
-            starts = torch.randint(0, len(seen) - width + 1, (c.batch_size,), generator=g)
-            windows = data[(starts[:, None] + torch.arange(width)).to(self.device)]
-            bos = torch.full((c.batch_size, 1), BOS, device=self.device)
-            inputs = torch.cat([bos, windows[:, :-1]], dim=1)
-            loss = F.cross_entropy(self.model(inputs).reshape(-1, 257), windows.reshape(-1))
+            starts = torch.randint(0, len(seq) - width, (c.batch_size,), generator=g)
+            windows = data[(starts[:, None] + offsets).to(self.device)]
+            logits = self.model(windows[:, :-1])
+            loss = F.cross_entropy(logits.reshape(-1, 257), windows[:, 1:].reshape(-1))
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -214,46 +240,40 @@ def _run(
 ) -> tuple[list[int], np.ndarray]:
     """The one loop of the GPT code, shared by encoder, decoder and ``code_lengths``.
 
-    ``code_step(probs, positions)`` receives the distributions (rows of the active lanes, in
-    lane order) and the data positions they predict, and returns the bytes there (the encoder
-    and ``code_lengths`` look them up, the decoder decodes them). ``on_chunk(k, fingerprint)``
-    is called after each chunk (the decoder checks it there). Returns the CRC-32 fingerprints
-    of the probabilities, one per chunk, and the bytes.
+    ``code_step(probs, position)`` receives the distribution (1×256) of the byte at
+    ``position`` and returns that byte (the encoder and ``code_lengths`` look it up, the decoder
+    decodes it). ``on_chunk(k, fingerprint)`` is called after each segment (the decoder checks
+    it there). Returns the CRC-32 fingerprints of the probabilities, one per segment, and the
+    bytes.
     """
     learner = Learner(cfg, device or runtime.device())
-    seen = np.zeros(n, dtype=np.uint8)
+    seq = np.full(n + 1, BOS, dtype=np.int64)  # [BOS, x_0, x_1, ...]
     fingerprints = []
     bar = (
         runtime.progress(total=n, unit="B", unit_scale=True, desc="prequential")
         if progress
         else None
     )
-    with runtime.threads(cfg.threads):
-        learner.model.eval()
-        for k, (start, length) in enumerate(chunks(n, cfg)):
-            positions = start + np.arange(cfg.lanes)[:, None] * length + np.arange(length)
-            learner.start_lanes(cfg.lanes)
-            inputs = torch.full((cfg.lanes,), BOS, dtype=torch.long)
-            crc = 0
-            for t in range(min(length, n - start)):
-                probs = learner.step(inputs)
+    with runtime.threads(cfg.threads), deterministic():
+        learner.restart(seq[:1])
+        for k, (start, length) in enumerate(segments(n, cfg)):
+            end, crc = min(start + length, n), 0
+            for p in range(start, end):
+                probs = learner.probs()
                 crc = zlib.crc32(probs.numpy().tobytes(), crc)
-                active = positions[:, t] < n
-                symbols = code_step(probs[torch.from_numpy(active)], positions[active, t])
-                seen[positions[active, t]] = symbols
-                inputs = inputs.clone()
-                inputs[torch.from_numpy(active)] = torch.as_tensor(symbols, dtype=torch.long)
-                if bar is not None:
-                    bar.update(int(active.sum()))
+                seq[p + 1] = code_step(probs, p)
+                learner.read(int(seq[p + 1]), seq[: p + 2])
+            if bar is not None:
+                bar.update(end - start)
             fingerprints.append(crc)
             if on_chunk is not None:
                 on_chunk(k, crc)
-            end = start + cfg.lanes * length
-            if end < n:  # a complete chunk with more to come: learn from it
-                learner.train(seen[:end], k)
+            if end < n:  # a complete segment with more to come: learn from it
+                learner.train(seq[: end + 1], k)
+                learner.restart(seq[: end + 1])
     if bar is not None:
         bar.close()
-    return fingerprints, seen
+    return fingerprints, seq[1:].astype(np.uint8)
 
 
 # ---------------------------------------------------------------- code lengths
@@ -281,12 +301,10 @@ def code_lengths(
     x = np.frombuffer(data, dtype=np.uint8)
     bits = np.zeros(len(x))
 
-    def measure(probs, positions):
-        p = probs.double()
-        symbols = x[positions]
-        chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
-        bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
-        return symbols
+    def measure(probs, position):
+        p = probs[0].double()
+        bits[position] = -torch.log2(p[int(x[position])] / p.sum()).item()
+        return x[position]
 
     _run(len(x), cfg, measure, progress, device=device)
     return bits
@@ -349,13 +367,11 @@ def compress(
         fingerprints = [mix.encode(enc, x, bits, progress)]
     else:
 
-        def encode(probs, positions):
-            symbols = x[positions]
-            p = probs.double()
-            chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
-            bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
-            enc.encode(symbols, p.numpy())
-            return symbols
+        def encode(probs, position):
+            p = probs[0].double()
+            bits[position] = -torch.log2(p[int(x[position])] / p.sum()).item()
+            enc.encode(x[position : position + 1], p[None].numpy())
+            return x[position]
 
         fingerprints, _ = _run(len(x), cfg, encode, progress, device=device)
     blob = coding.wrap(_header(cfg, len(x), fingerprints) + enc.finish(), data, KINDS[cfg.model])
@@ -383,20 +399,20 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
                 raise coding.CorruptStreamError("model probabilities differ from the encoder's")
         else:
 
-            def decode(probs, positions):
-                return dec.decode(probs.double().numpy()).astype(np.uint8)
+            def decode(probs, position):
+                return int(dec.decode(probs.double().numpy())[0])
 
             def check(k, fingerprint):
                 if k >= len(stored) or stored[k] != fingerprint:
                     raise coding.CorruptStreamError(
-                        f"chunk {k}: the model's probabilities differ from the encoder's. Another "
-                        "device, thread count or library version computes different floats, or "
-                        "the file is corrupt."
+                        f"segment {k}: the model's probabilities differ from the encoder's. "
+                        "Another device, thread count or library version computes different "
+                        "floats, or the file is corrupt."
                     )
 
             fps, x = _run(n, cfg, decode, progress, on_chunk=check, device=device)
             if len(fps) != len(stored):
-                raise coding.CorruptStreamError("wrong number of chunks (corrupt file)")
+                raise coding.CorruptStreamError("wrong number of segments (corrupt file)")
         dec.finish()
         out = bytes(x)
     coding.check_original(out, length, crc)

@@ -17,9 +17,9 @@ TINY = PrequentialConfig(
     n_layer=1,
     n_head=2,
     n_embd=16,
-    lanes=4,
-    lane_length=16,
-    first_lane_length=4,
+    context=16,
+    segment=64,
+    first_segment=16,
     train_steps=2,
     batch_size=4,
 )
@@ -96,15 +96,21 @@ def test_ngram_code_lengths_are_causal():
     assert np.array_equal(whole[:123], prequential.code_lengths(TEXT[:123], cfg))
 
 
-def test_incremental_step_matches_the_full_forward():
+def test_the_learner_reads_the_stream_with_its_last_bytes_as_context():
+    # catches a context that is lost or mis-positioned: the probabilities after every byte
+    # equal the full forward pass over the window the docstring promises
     learner = prequential.Learner(TINY)
-    x = torch.randint(0, 256, (3, TINY.lane_length))
-    inputs = torch.cat([torch.full((3, 1), prequential.BOS), x[:, :-1]], dim=1)
-    full = torch.softmax(learner.model(inputs)[..., :256], dim=-1)
-    learner.start_lanes(3)
-    for t in range(TINY.lane_length):
-        step = learner.step(inputs[:, t])
-        torch.testing.assert_close(step, full[:, t], atol=1e-5, rtol=1e-4)
+    seq = np.r_[prequential.BOS, np.frombuffer(TEXT[:40], np.uint8).astype(np.int64)]
+    learner.restart(seq[:1])
+    w, start = TINY.context, 0  # the window seq[start : t+1]
+    for t in range(1, len(seq)):
+        learner.read(int(seq[t]), seq[: t + 1])
+        if t - start == w:  # the cache was full: it restarts from the last w/2 symbols
+            start = t + 1 - w // 2
+        window = torch.from_numpy(seq[start : t + 1])[None]
+        full = torch.softmax(learner.model(window)[0, -1, :256], dim=-1)
+        torch.testing.assert_close(learner.probs()[0], full, atol=1e-5, rtol=1e-4)
+        assert w // 2 <= learner.cache.length <= w or t < w // 2
 
 
 @pytest.mark.parametrize("model", ["gpt", "ngram", "cm"])
@@ -139,10 +145,24 @@ def test_bad_arguments():
         prequential.compress("text", TINY)
     with pytest.raises(ValueError, match="model"):
         PrequentialConfig(model="lstm")
-    with pytest.raises(ValueError, match="lanes"):
-        PrequentialConfig(lanes=0)
+    with pytest.raises(ValueError, match="segment"):
+        PrequentialConfig(segment=0)
+    with pytest.raises(ValueError, match="context"):
+        PrequentialConfig(context=1)
+    with pytest.raises(ValueError, match="first_segment"):
+        PrequentialConfig(segment=8, first_segment=16)
     with pytest.raises(ValueError, match="cfg"):
-        prequential.code_lengths(b"abc", cfg={"lanes": 2})
+        prequential.code_lengths(b"abc", cfg={"segment": 2})
+
+
+def test_the_coder_restores_the_callers_determinism_setting():
+    # catches a coder that leaves torch in strict deterministic mode (or switches it off)
+    torch.use_deterministic_algorithms(False)
+    prequential.code_lengths(TEXT[:50], TINY)
+    assert not torch.are_deterministic_algorithms_enabled()
+    with prequential.deterministic():
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.is_deterministic_algorithms_warn_only_enabled()
 
 
 def test_command_line_round_trip(tmp_path):
@@ -159,8 +179,6 @@ def test_command_line_round_trip(tmp_path):
             "1",
             "--n-embd",
             "16",
-            "--lanes",
-            "4",
             str(src),
             str(packed),
         ],
