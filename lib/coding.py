@@ -298,3 +298,27 @@ def check_original(data: bytes, length: int, crc32: int) -> None:
         raise CorruptStreamError(f"decoded {len(data)} bytes, the header says {length}")
     if zlib.crc32(data) != crc32:
         raise CorruptStreamError("decoded data fails its CRC-32 check")
+
+
+# ---------------------------------------------------------------- integer lengths (chapter 5)
+def huffman_lengths(probs) -> np.ndarray:
+    """Code word lengths (bits) of a Huffman code for the distribution ``probs`` (zeros get no
+    code word, length 0): the optimal prefix code with *integer* lengths. They satisfy Kraft's
+    inequality ``sum 2^-l <= 1`` with equality, and ``H <= sum p l < H + 1``."""
+    import heapq
+
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 1 or np.any(p < 0) or not p.sum() > 0:
+        raise ValueError("probs must be a 1-d array of non-negative numbers with a positive sum")
+    lengths = np.zeros(len(p), dtype=np.int64)
+    heap = [(float(q), i, [i]) for i, q in enumerate(p) if q > 0]
+    heapq.heapify(heap)
+    if len(heap) == 1:
+        lengths[heap[0][2]] = 1
+        return lengths
+    while len(heap) > 1:  # merge the two least likely subtrees: their symbols get one bit more
+        qa, ia, a = heapq.heappop(heap)
+        qb, ib, b = heapq.heappop(heap)
+        lengths[a + b] += 1
+        heapq.heappush(heap, (qa + qb, min(ia, ib), a + b))
+    return lengths

@@ -14,8 +14,9 @@ within a few bits of it: ``lib.coding``). Functions return the per-example terms
 
 Chapter 5 compares the two ways of paying for a model (Blier & Ollivier 2018):
 
-- ``two_part_code``: train on everything, send the weights quantized to ``b`` bits, then the labels
-  under that model; ``b`` is chosen to make the sum smallest.
+- ``two_part_code``: train on everything, send the weights quantized (``b`` bits each, or
+  rounded to a step and entropy-coded), then the labels under that model; the quantization that
+  makes the sum smallest is chosen, and its choice paid for.
 - ``prequential_label_code``: a softmax regression or small MLP retrained at doubling block
   boundaries; no parameter is ever sent.
 
@@ -48,6 +49,8 @@ __all__ = [
     "fit",
     "label_bits",
     "quantized",
+    "kt_integer_bits",
+    "on_grid",
     "two_part_code",
     "prequential_label_code",
 ]
@@ -280,38 +283,105 @@ def label_bits(model: torch.nn.Module, x, y) -> np.ndarray:
 
 @torch.no_grad()
 def quantized(model: torch.nn.Module, bits: int) -> tuple[torch.nn.Module, int]:
-    """A copy of ``model`` with every tensor rounded to ``2**bits`` levels on [-r, r], and the
-    description length of those parameters: ``bits`` per parameter + 32 bits per tensor for r."""
+    """A copy of ``model`` with every tensor rounded to a symmetric grid with zero, ``m =
+    2**(bits-1) - 1`` levels a side: ``r/m · round(w m / r)`` with ``r = max|w|`` (``bits = 1``:
+    every weight zero), and the description length: ``bits`` per parameter + 32 per tensor for r."""
     if not isinstance(bits, int) or not 1 <= bits <= 32:
         raise ValueError(f"bits must be an int in [1, 32], got {bits!r}")
     q = copy.deepcopy(model)
-    cost = 0
+    cost, m = 0, 2 ** (bits - 1) - 1
     for p in q.parameters():
-        r = p.abs().max().clamp_min(1e-12)
-        step = 2 * r / (2**bits - 1)
-        p.copy_(torch.round((p + r) / step) * step - r)
+        if m == 0:
+            p.zero_()
+        else:
+            step = p.abs().max().clamp_min(1e-12) / m
+            p.copy_(torch.round(p / step) * step)
         cost += bits * p.numel() + 32
     return q, cost
 
 
+def kt_integer_bits(values) -> float:
+    """Bits of the adaptive Krichevsky–Trofimov code of the integers ``values`` over the alphabet
+    ``[min, max]`` (both ends sent as 16-bit integers): ``-log2 P_KT`` in closed form,
+
+        P_KT = Γ(A/2) / Γ(n + A/2) · Π_s Γ(n_s + 1/2) / Γ(1/2),   A = max - min + 1.
+
+    An entropy code of quantized weights that needs no histogram in advance (chapter 5)."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    if len(v) == 0:
+        return 0.0
+    counts = np.bincount(v - v.min())
+    a, n = len(counts), len(v)
+    lg = math.lgamma
+    log_p = lg(a / 2) - lg(n + a / 2) + sum(lg(c + 0.5) - lg(0.5) for c in counts)
+    return 32 - log_p / math.log(2)
+
+
+@torch.no_grad()
+def on_grid(model: torch.nn.Module, step: float) -> tuple[torch.nn.Module, float]:
+    """A copy of ``model`` with every parameter rounded to the nearest multiple ``k·step`` (zero is
+    a level; a coarse step sends most weights to it), and the description length of the integers
+    ``k``: ``kt_integer_bits`` per tensor. Used by ``two_part_code`` (chapter 5)."""
+    if not (isinstance(step, (int, float)) and step > 0):
+        raise ValueError(f"step must be a positive number, got {step!r}")
+    q = copy.deepcopy(model)
+    cost = 0.0
+    for p in q.parameters():
+        k = torch.round(p / step)
+        p.copy_(k * step)
+        cost += kt_integer_bits(k.numpy())
+    return q, cost
+
+
 def two_part_code(
-    x, y, classes: int, hidden: int = 0, precisions=range(2, 17), seed: int = 0, **fit_args
+    x,
+    y,
+    classes: int,
+    hidden: int = 0,
+    precisions=range(1, 17),
+    grid=tuple(2.0**k for k in range(4, -15, -1)),
+    seed: int = 0,
+    **fit_args,
 ) -> dict:
-    """Two-part code of the labels: train on everything, then for every precision ``b`` the
-    model bits and residual bits; ``best`` is the precision with the smallest total."""
+    """Two-part code of the labels, ``L(θ) + L(Y | X, θ)``: train on everything, then send θ and
+    the labels coded by it, in one of two ways (the better is taken, the choice paid for):
+
+    - ``by_precision[b]``: every weight at ``b`` bits on a symmetric grid with zero, ``2^{b-1}-1``
+      levels a side of ``max|w|/(2^{b-1}-1)`` each (``b = 1``: all weights zero, the uniform code);
+      ``b`` bits a weight + 32 a tensor;
+    - ``by_step[δ]``: every weight rounded to a multiple of ``δ``, the integers entropy-coded
+      (``on_grid``); the grid of steps runs from "every weight is zero" to fine.
+
+    Each row is ``(model_bits, data_bits)``; the model bits include ``log2`` of the number of rows
+    (which row was used). ``best`` names the row with the smallest total, ``censored`` says whether
+    it lies at an end of its grid (then the grid is too narrow to trust the optimum).
+    """
     x, y = _check_labelled(x, y, classes)
+    precisions, grid = list(precisions), list(grid)
+    if not precisions or any(not isinstance(b, int) or not 1 <= b <= 32 for b in precisions):
+        raise ValueError(f"precisions must be ints in [1, 32], got {precisions!r}")
     model = fit(classifier(x.shape[1], classes, hidden, seed), x, y, **fit_args)
-    rows = {}
+    choice = math.log2(len(precisions) + len(grid))  # which row the receiver must use
+    by_precision, by_step = {}, {}
     for b in precisions:
         q, cost = quantized(model, b)
-        rows[b] = (cost, float(label_bits(q, x, y).sum()))
-    best = min(rows, key=lambda b: sum(rows[b]))
+        by_precision[b] = (cost + choice, float(label_bits(q, x, y).sum()))
+    for step in grid:
+        q, cost = on_grid(model, step)
+        by_step[step] = (cost + choice, float(label_bits(q, x, y).sum()))
+    rows = {("bits/weight", b): v for b, v in by_precision.items()}
+    rows.update({("step", d): v for d, v in by_step.items()})
+    best = min(rows, key=lambda k: sum(rows[k]))
+    ends = {("bits/weight", precisions[0]), ("bits/weight", precisions[-1])}
+    ends |= {("step", grid[0]), ("step", grid[-1])} if grid else set()
     return {
-        "by_precision": rows,
+        "by_precision": by_precision,
+        "by_step": by_step,
         "best": best,
         "model_bits": rows[best][0],
         "data_bits": rows[best][1],
         "total": sum(rows[best]),
+        "censored": best in ends,
     }
 
 

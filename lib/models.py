@@ -2,7 +2,14 @@
 
 ``GPT(config)`` is a causal (autoregressive) transformer over a vocabulary of ``vocab_size``
 symbols; with ``causal=False`` the same network attends in both directions and serves as the
-BERT-style masked model (its extra ``mask`` symbol is ``vocab_size``). Used in chapters 4, 5, 6.
+BERT-style masked model (its extra ``mask`` symbol is ``vocab_size``). Used in chapters 4, 5, 6, 7.
+
+``GPT.extend`` is the incremental form of the causal model: it reads new positions against a
+``KVCache`` of the keys and values of the positions already read, so predicting one symbol at a
+time costs one position's work, not the whole context's. The prequential coder of chapter 5 runs
+on it. Its attention is written out (matmul, mask, softmax, matmul) instead of calling
+``scaled_dot_product_attention``: the same kernels on every device, with no backend choice that
+could change the last bits of a float between the encoder and the decoder.
 """
 
 from __future__ import annotations
@@ -51,6 +58,36 @@ class SelfAttention(nn.Module):
         )
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
+    def extend(self, x, keys, values, t: int):
+        """Attention of the new positions ``t .. t+T-1`` (``x``: B×T×C) to all positions ``< t+T``.
+
+        Writes their keys and values into ``keys``/``values`` (B×H×block_size×C/H) at ``t``,
+        then computes ``softmax(q K^T / sqrt(C/H) + causal mask) V`` over positions ``0 .. t+T-1``.
+        """
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))
+        keys[:, :, t : t + T], values[:, :, t : t + T] = k, v
+        att = q @ keys[:, :, : t + T].transpose(-1, -2) / math.sqrt(C // self.n_head)
+        if T > 1:  # position t+i sees positions <= t+i
+            seen = torch.ones(T, t + T, dtype=torch.bool, device=x.device).tril(diagonal=t)
+            att = att.masked_fill(~seen, float("-inf"))
+        y = att.softmax(dim=-1) @ values[:, :, : t + T]
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+@dataclass
+class KVCache:
+    """The keys and values a causal ``GPT`` has computed for the positions it has read.
+
+    ``keys[i]``/``values[i]`` belong to block ``i`` (B×H×block_size×C/H); positions
+    ``0 .. length-1`` are filled. Made by ``GPT.new_cache``, advanced by ``GPT.extend``.
+    """
+
+    keys: list
+    values: list
+    length: int = 0
+
 
 class Block(nn.Module):
     """Pre-norm transformer block: x + attention(ln(x)), then x + mlp(ln(x))."""
@@ -68,6 +105,11 @@ class Block(nn.Module):
 
     def forward(self, x):
         x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+    def extend(self, x, keys, values, t: int):
+        """``forward`` for new positions ``t ..`` against the cached keys and values."""
+        x = x + self.attn.extend(self.ln1(x), keys, values, t)
         return x + self.mlp(self.ln2(x))
 
 
@@ -114,6 +156,42 @@ class GPT(nn.Module):
             hidden.append(x)
         logits = self.head(self.ln_f(x))
         return (logits, hidden) if return_hidden else logits
+
+    def new_cache(self, batch: int = 1) -> KVCache:
+        """An empty ``KVCache`` for ``batch`` sequences (causal models only)."""
+        c = self.config
+        if not c.causal:
+            raise ValueError("an incremental cache needs a causal model")
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive int, got {batch!r}")
+        w = self.head.weight
+        shape = (batch, c.n_head, c.block_size, c.n_embd // c.n_head)
+        keys = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in self.blocks]
+        values = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in self.blocks]
+        return KVCache(keys, values)
+
+    @torch.no_grad()
+    def extend(self, idx, cache: KVCache):
+        """Logits ``B×T×V`` of the next symbols after reading ``idx`` (B×T) at positions
+        ``cache.length .. cache.length+T-1``; the cache then holds those positions too.
+
+        The same function as ``forward`` (up to float rounding): ``forward(x)[:, s:e]`` equals
+        ``extend(x[:, s:e], cache)`` when the cache holds ``x[:, :s]``. Reading a prefix in one
+        call and one symbol per call after it is how the prequential coder uses it.
+        """
+        B, T = idx.shape
+        t = cache.length
+        if t + T > self.config.block_size:
+            raise ValueError(
+                f"{t} cached + {T} new positions exceed block_size {self.config.block_size}"
+            )
+        if cache.keys[0].shape[0] != B:
+            raise ValueError(f"the cache holds {cache.keys[0].shape[0]} sequences, idx has {B}")
+        x = self.tok(idx) + self.pos(torch.arange(t, t + T, device=idx.device))
+        for block, keys, values in zip(self.blocks, cache.keys, cache.values):
+            x = block.extend(x, keys, values, t)
+        cache.length = t + T
+        return self.head(self.ln_f(x))
 
     @property
     def mask_id(self) -> int:

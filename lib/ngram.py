@@ -184,3 +184,60 @@ def run(data: bytes, models) -> tuple[np.ndarray, np.ndarray]:
 def code_lengths(data: bytes, models) -> np.ndarray:
     """Per-byte code lengths (bits) of the Bayesian mixture of ``models`` on ``data``."""
     return run(data, models)[1]
+
+
+# ---------------------------------------------------------------- other ways to mix (chapter 5)
+def fixed_share_bits(each_bits, alpha: float) -> np.ndarray:
+    """Per-step code lengths (bits) of the *fixed-share* mixture (Herbster & Warmuth 1998) of
+    ``K`` learners whose per-step code lengths are the rows of ``each_bits`` (K×n).
+
+    After Bayes' rule every weight gives a share ``alpha`` to the others,
+    ``w_i ← (1 − alpha) w_i + alpha / K``, so a learner that starts to lead late is followed
+    quickly (a switch costs about ``log2 K + log2(1/alpha)`` bits): for every partition of the
+    steps into ``m + 1`` segments, each coded by one learner,
+
+        L_fs ≤ sum over segments of that learner's bits + (m+1) log2 K
+               + m log2(1/alpha) + (n − 1 − m) log2(1/(1 − alpha)).
+
+    ``alpha = 0`` is the Bayesian mixture of ``Mixture``."""
+    b = np.asarray(each_bits, dtype=np.float64)
+    if b.ndim != 2 or b.shape[0] < 1:
+        raise ValueError(f"each_bits must be K×n, got shape {b.shape}")
+    if not 0 <= alpha < 1:
+        raise ValueError(f"alpha must be in [0, 1), got {alpha!r}")
+    k, n = b.shape
+    w = np.full(k, 1 / k)
+    out = np.zeros(n)
+    for t in range(n):
+        p = 2.0 ** -b[:, t]
+        mixed = float(w @ p)
+        out[t] = -np.log2(mixed)
+        w = w * p / mixed
+        w = (1 - alpha) * w + alpha / k
+    return out
+
+
+def geometric_mixture_bits(data: bytes, models, lr: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Code lengths of a *learned* mixture of the same ``models`` as ``Mixture`` (chapter 5):
+    ``p(s) ∝ prod_i p_i(s)^{w_i}``, the weights ``w`` trained online by gradient descent on the
+    code length itself, ``w ← w + lr (log p_i(x_t) − E_p[log p_i])`` (the byte-level form of the
+    logistic mixing of ``lib.context_mixing``). Returns ``(bits, weights)``: per-byte bits (n,)
+    and the weights after every byte (n×K). Starts at ``w = 1/K``."""
+    data = coding.as_bytes(data)
+    mix = Mixture(models)
+    k = len(mix.models)
+    w = np.full(k, 1 / k)
+    x = np.frombuffer(data, dtype=np.uint8)
+    bits, trace = np.zeros(len(x)), np.zeros((len(x), k))
+    for t in range(len(x)):
+        history = data[max(0, t - mix.span) : t]
+        _, each = mix.predict(history)
+        logs = np.log(each)  # K×256, natural log
+        z = w @ logs
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        bits[t] = -np.log2(p[x[t]])
+        w = w + lr * (logs[:, x[t]] - logs @ p)
+        trace[t] = w
+        mix.update(history, x[t], each)
+    return bits, trace

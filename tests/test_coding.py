@@ -169,3 +169,16 @@ def test_container_round_trip_and_errors():
         coding.wrap(b"", b"", kind=b"TOOLONG")
     with pytest.raises(TypeError):
         coding.Decoder("text")
+
+
+def test_huffman_lengths_are_optimal_integers():
+    # catches a tree that is not full (Kraft sum < 1) or lengths that miss H <= L < H + 1
+    p = np.array([0.5, 0.25, 0.125, 0.125, 0.0])
+    assert coding.huffman_lengths(p).tolist() == [1, 2, 3, 3, 0]  # dyadic: L = H exactly
+    q = np.random.default_rng(0).dirichlet(np.ones(20))
+    lengths = coding.huffman_lengths(q)
+    h = -(q * np.log2(q)).sum()
+    assert np.isclose((2.0**-lengths).sum(), 1.0) and h <= q @ lengths < h + 1
+    assert coding.huffman_lengths([0.99, 0.01]).tolist() == [1, 1]  # the integer-length penalty
+    with pytest.raises(ValueError, match="probs"):
+        coding.huffman_lengths([-1.0, 2.0])

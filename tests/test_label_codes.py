@@ -88,24 +88,43 @@ def test_quantized_costs_and_rounds():
     assert cost == 3 * (64 * 10 + 10) + 2 * 32
     for p in q.parameters():
         r = p.abs().max()
-        levels = ((p + r) / (2 * r / 7)).detach().numpy()
+        levels = (p / (r / 3)).detach().numpy()  # 3 levels a side and zero: 7 in all
         assert np.allclose(levels, np.round(levels), atol=1e-4)
-        assert len(np.unique(np.round(levels))) <= 8
+        assert set(np.round(levels).astype(int).ravel()) <= set(range(-3, 4))
+    zero, _ = lc.quantized(model, 1)  # one bit: the grid is {0}
+    assert all(float(p.detach().abs().max()) == 0 for p in zero.parameters())
     with pytest.raises(ValueError, match="bits"):
         lc.quantized(model, 0)
 
 
+def test_kt_integer_code_and_grid():
+    # catches a wrong closed form: KT of one repeated value over a one-letter alphabet is free
+    assert lc.kt_integer_bits([5, 5, 5]) == pytest.approx(32)
+    direct = 32 - sum(math.log2((c + 0.5) / (t + 1)) for t, c in enumerate([0, 0, 1, 1]))
+    assert lc.kt_integer_bits([0, 1, 0, 1]) == pytest.approx(direct)  # A = 2: (n_s+½)/(t+1)
+    model = lc.classifier(XS.shape[1], 10, seed=1)
+    q, cost = lc.on_grid(model, 1.0)  # init weights are ~0.1: all round to zero, almost free
+    assert all(
+        float(p.detach().abs().max()) == 0 for p in q.parameters()
+    ) and cost == pytest.approx(64)
+    with pytest.raises(ValueError, match="step"):
+        lc.on_grid(model, 0)
+
+
 def test_two_part_code_totals_and_best_precision():
-    code = lc.two_part_code(XS, YS, 10, precisions=range(2, 9), steps=50)
-    totals = {b: sum(v) for b, v in code["by_precision"].items()}
+    code = lc.two_part_code(XS, YS, 10, precisions=range(1, 9), steps=50)
+    rows = {("bits/weight", b): v for b, v in code["by_precision"].items()}
+    rows.update({("step", d): v for d, v in code["by_step"].items()})
+    totals = {k: sum(v) for k, v in rows.items()}
     assert code["best"] == min(totals, key=totals.get)
     assert code["total"] == pytest.approx(code["model_bits"] + code["data_bits"])
-    assert code["model_bits"] == 650 * code["best"] + 64
-    rows = code["by_precision"]
-    assert rows[8][1] < rows[2][1]  # finer weights, smaller residual
-    # Blier & Ollivier's point on few examples: sending 650 weights costs more than the labels
-    prequential = lc.prequential_label_code(XS, YS, 10, steps=50).sum()
-    assert prequential < len(YS) * math.log2(10) < code["total"]
+    fixed = code["by_precision"]
+    choice = math.log2(8 + len(code["by_step"]))
+    assert fixed[4][0] == pytest.approx(650 * 4 + 64 + choice)
+    assert fixed[8][1] < fixed[2][1]  # finer weights, smaller residual
+    assert fixed[1][1] == pytest.approx(len(YS) * math.log2(10), rel=1e-6)  # zero model: uniform
+    # the grid includes the zero model, so the two-part code is never much worse than uniform
+    assert code["total"] <= len(YS) * math.log2(10) + 64 + choice + 1e-3
 
 
 def test_prequential_label_code_is_causal_and_learns():

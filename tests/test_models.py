@@ -45,3 +45,29 @@ def test_generate_extends_the_sequence():
         torch.zeros(2, 1, dtype=torch.long), 6, generator=torch.Generator().manual_seed(0)
     )
     assert out.shape == (2, 7) and out.max() < 3
+
+
+def test_extend_with_a_cache_matches_forward():
+    # catches an incremental step that drifts from the full forward pass (wrong positions,
+    # a missing causal mask, stale keys): prefix in one call, then one symbol per call
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=9, block_size=12, n_layer=2, n_head=2, n_embd=16)).eval()
+    x = torch.randint(0, 9, (3, 12))
+    full = m(x)
+    cache = m.new_cache(3)
+    parts = [m.extend(x[:, :5], cache)] + [m.extend(x[:, t : t + 1], cache) for t in range(5, 12)]
+    assert cache.length == 12
+    assert torch.allclose(torch.cat(parts, dim=1), full, atol=1e-5)
+
+
+def test_extend_refuses_overflow_and_bidirectional_models():
+    m = GPT(GPTConfig(vocab_size=3, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    cache = m.new_cache(1)
+    m.extend(torch.zeros(1, 4, dtype=torch.long), cache)
+    with pytest.raises(ValueError, match="block_size"):
+        m.extend(torch.zeros(1, 1, dtype=torch.long), cache)
+    with pytest.raises(ValueError, match="sequences"):
+        m.extend(torch.zeros(2, 1, dtype=torch.long), m.new_cache(1))
+    bert = GPT(GPTConfig(vocab_size=3, block_size=4, n_layer=1, n_head=1, n_embd=8, causal=False))
+    with pytest.raises(ValueError, match="causal"):
+        bert.new_cache(1)

@@ -71,3 +71,26 @@ def test_bad_arguments():
         ngram.Mixture([])
     with pytest.raises(TypeError):
         ngram.code_lengths("text", models())
+
+
+def test_fixed_share_tracks_a_switch_and_is_bayes_at_zero():
+    # catches a share that is not renormalised, or alpha=0 differing from the Bayes mixture
+    e, mx = ngram.run(b"hello hello hello world", [ngram.KT(0), ngram.KT(1)])
+    assert np.allclose(ngram.fixed_share_bits(e, 0.0), mx)
+    # learner 0 is perfect (0 bits) for 50 steps, then learner 1 is: a switch in the middle
+    each = np.zeros((2, 100))
+    each[0, 50:] = each[1, :50] = 10.0
+    bayes, fs = ngram.fixed_share_bits(each, 0.0).sum(), ngram.fixed_share_bits(each, 0.02).sum()
+    bound = 2 * 1 + np.log2(1 / 0.02) + 98 * np.log2(1 / 0.98)  # m = 1 switch, K = 2
+    assert fs <= bound + 1e-9 < bayes
+    with pytest.raises(ValueError, match="alpha"):
+        ngram.fixed_share_bits(each, 1.0)
+
+
+def test_geometric_mixture_learns_weights_on_the_same_experts():
+    text = b"the cat sat on the mat; the cat sat on the hat. " * 6
+    bits, w = ngram.geometric_mixture_bits(text, [ngram.KT(0), ngram.KT(2)], lr=0.05)
+    each, _ = ngram.run(text, [ngram.KT(0), ngram.KT(2)])
+    assert bits.shape == (len(text),) and w.shape == (len(text), 2)
+    assert w[-1, 1] > w[-1, 0]  # catches weights that do not move towards the better expert
+    assert bits.sum() < each.sum(axis=1).max()  # better than the worse expert
