@@ -39,7 +39,7 @@ pdf: env
 	BOOK_PDF_REQUIRED=1 $(BIN)/python -m pytest -q -m pdf tests/test_pdf.py
 
 ## All tests: lint, notebook conventions, lib's unit tests (with the Colab check of every chapter's
-## first cells in a fresh venv), then every chapter executed by nbval.
+## first cells in fresh venvs of Colab's versions and of the lower bounds), then every chapter by nbval.
 test: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/python -m tools.notebooks check

@@ -38,8 +38,13 @@ def repo(tmp_path_factory):
     return colab_check.clone(ROOT, tmp_path_factory.mktemp("colab") / "repo")
 
 
+MADE: dict[str, SimpleNamespace] = {}
+
+
 def environment(versions, repo, request):
     """The fresh environment of ``versions``, made once per session; prints its differences."""
+    if versions in MADE:
+        return MADE[versions]
     venv = Path(os.environ.get("BOOK_COLAB_VENV") or repo.parent / "venv") / versions
     python = colab_check.make_venv(venv, versions, log=lambda *a: None)
     lines = colab_check.differences(python, versions)
@@ -47,7 +52,8 @@ def environment(versions, repo, request):
     with capture.global_and_fixture_disabled():
         print(f"\nColab check, {versions} versions, differences:")
         print("\n".join("  " + line for line in lines))
-    return SimpleNamespace(repo=repo, python=python, versions=versions)
+    MADE[versions] = SimpleNamespace(repo=repo, python=python, versions=versions)
+    return MADE[versions]
 
 
 @pytest.fixture(scope="module", params=colab_check.VERSIONS)
