@@ -95,6 +95,13 @@ def test_the_math_is_typeset(pdf, text):
     assert not leaked, f"TeX source on the page: {sorted(set(leaked))}"
 
 
+def test_no_character_is_dropped(pdf):
+    log = pdf.with_suffix(".log").read_text(errors="replace")
+    missing = sorted(set(re.findall(r"Missing character: There is no (.+?) in font", log)))
+    # catches glyphs XeLaTeX silently leaves out (a Unicode letter in math, a symbol in code)
+    assert not missing, f"characters missing from the PDF's fonts: {missing}"
+
+
 def image_outputs(path: Path) -> int | None:
     """How many image outputs the executed ``path`` shows (cells not removed), from the execution
     cache `make book` left; ``None`` if the cache has no run of its current code."""
