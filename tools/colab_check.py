@@ -338,9 +338,13 @@ def differences(python: Path, versions: str = "colab") -> list[str]:
     if versions == "lower":
         pins, _ = targets("lower")
         torch_low = lower_bounds().get("torch")
-        lines.append(f"torch: lower bound {torch_low}, here {here.get('torch')} (not installable)")
+        untested = "untested: the only CPU wheel on this machine's disk"
+        lines.append(f"torch: lower bound {torch_low}, here {here.get('torch')} ({untested})")
+        explained = {line.split(":")[0] for line in lines}
         for n, v in pins.items():
             got = here.get(n)
+            if n in explained:
+                continue
             what = f"lower bound {v}" if v else "no lower bound"
             if not v or Version(got) != Version(v):
                 lines.append(f"{n}: {what}, here {got} (Colab {colab.get(n, '-')})")
