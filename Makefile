@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 export BOOK_PROGRESS ?= 0
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: env book test test-lib test-colab test-rendered test-coursework bench lint strip stamp student grade clean
+.PHONY: env book pdf test test-lib test-colab test-rendered test-coursework bench lint strip stamp student grade clean
 
 env: $(VENV)/.ready
 
@@ -24,8 +24,22 @@ $(VENV)/.ready: requirements.txt pyproject.toml
 book: env
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+## The whole book as one PDF, _build/latex/book.pdf (copied to _build/html/book.pdf, which the intro
+## links), from the notebooks `make book` executed (its cache: nothing runs again), then its test.
+## Installs Debian's TeX packages if missing (apt-get, as root; about 80 MB to download).
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra \
+                texlive-fonts-recommended fonts-freefont-otf latexmk poppler-utils
+pdf: env
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null \
+	  && kpsewhich fncychap.sty >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES) >/dev/null; }
+	$(BIN)/jupyter-book build . --builder pdflatex
+	test -s _build/latex/book.pdf
+	if [ -d _build/html ]; then cp _build/latex/book.pdf _build/html/book.pdf; fi
+	BOOK_PDF_REQUIRED=1 $(BIN)/python -m pytest -q -m pdf tests/test_pdf.py
+
 ## All tests: lint, notebook conventions, lib's unit tests (with the Colab check of every chapter's
-## first cells in a fresh venv), then every chapter executed by nbval.
+## first cells in fresh venvs of Colab's versions and of the lower bounds), then every chapter by nbval.
 test: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/python -m tools.notebooks check
@@ -35,7 +49,10 @@ test: env
 test-lib: env
 	$(BIN)/python -m pytest -q tests -m "not colab and not browser"
 
-## Every chapter in a fresh Colab-like venv (setup cell + first cells; BOOK_COLAB_CELLS=all for all).
+## Every chapter in a fresh venv of Colab's package versions (../shared/colab/pip-freeze.gpu.txt
+## beside the repository; BOOK_COLAB_FREEZE names another), and in one of the oldest versions
+## pyproject.toml and requirements.txt allow: setup cell + first cells (BOOK_COLAB_CELLS=all: all).
+## Prints how each environment differs (Python, torch, versions without a release here).
 test-colab: env
 	$(BIN)/python -m pytest -q -m colab tests/test_colab.py
 

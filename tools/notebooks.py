@@ -41,27 +41,28 @@ def repository_url() -> str:
 def setup_cell_source() -> str:
     """The hidden first cell of every chapter.
 
-    On Colab it installs ``lib`` from the repository, and ``myst-nb`` for ``glue`` (the chapters
-    import it; Colab does not have it), keeping Colab's own torch (``tools/colab_check.py`` tests
-    exactly that in a fresh environment)."""
-    on_colab = '("google.colab" in sys.modules or os.environ.get("BOOK_FORCE_COLAB"))'
-    pip = '[sys.executable, "-m", "pip", "install", "-q", f"git+{BOOK_REPO}@main", "myst-nb"]'
+    On Colab it installs ``lib`` alone from the repository, keeping Colab's own torch and every
+    other package Colab has (``tools/colab_check.py`` tests exactly that in an environment of
+    Colab's versions). The chapters glue through ``lib.runtime.glue``, which needs no myst-nb
+    outside a book build. Lines stay within the page's 88-character code column."""
     return "\n".join(
         [
-            "# Setup (hidden in the book). On Colab: install the book's `lib` from its repository, "
-            "and",
-            "# myst-nb (for `glue`), keeping Colab's own torch. Anywhere else `lib` is already "
-            "installed and",
-            "# this does nothing.",
+            "# Setup (hidden in the book). On Colab: install the book's `lib` from its repository,",
+            "# keeping Colab's own torch and packages. Anywhere else `lib` is already installed",
+            "# and this does nothing.",
             "import importlib",
             "import importlib.util",
             "import os",
             "import subprocess",
             "import sys",
             "",
-            f'if {on_colab} and importlib.util.find_spec("lib") is None:',
-            f'    BOOK_REPO = os.environ.get("BOOK_REPO", "{repository_url()}")',
-            f"    subprocess.run({pip}, check=True)",
+            'on_colab = "google.colab" in sys.modules or os.environ.get("BOOK_FORCE_COLAB")',
+            'if on_colab and importlib.util.find_spec("lib") is None:',
+            "    BOOK_REPO = os.environ.get(",
+            f'        "BOOK_REPO", "{repository_url()}"',
+            "    )",
+            '    pip = [sys.executable, "-m", "pip", "install", "-q", f"git+{BOOK_REPO}@main"]',
+            "    subprocess.run(pip, check=True)",
             "    importlib.invalidate_caches()",
         ]
     )
