@@ -43,6 +43,9 @@ NIL = FALSE
 IDENTITY = (0,)  # λx. x
 
 
+MAX_INDEX = 1 << 24  # a de Bruijn index beyond this has a code of more than 16 M bits
+
+
 def check_term(term, markers: bool = False) -> None:
     """``ValueError`` unless ``term`` is a well-formed term (int ≥ 0, 1-tuple or 2-tuple);
     with ``markers``, negative ints (input markers, see ``resume``) are allowed too."""
@@ -52,6 +55,8 @@ def check_term(term, markers: bool = False) -> None:
         if type(t) is int:
             if t < 0 and not markers:
                 raise ValueError(f"term has a negative variable index {t}")
+            if t > MAX_INDEX:
+                raise ValueError(f"term has a variable index {t} above {MAX_INDEX}")
         elif type(t) is tuple and len(t) in (1, 2):
             stack.extend(t)
         else:
@@ -231,14 +236,14 @@ def parse_expr(tokens, i, names, env):
                 if not is_closed(arg):
                     raise ValueError(f"definition {tok!r} is not closed")
             else:
-                raise ValueError(f"unbound name {tok!r}")
+                raise ValueError(f"unbound name {tok!r} in src")
             i += 1
             frame[1] = arg if frame[1] is None else (frame[1], arg)
             continue
         # the sequence of this frame ends here (at a ')' or the end of the tokens)
         kind, arg, binders = frames.pop()
         if arg is None:
-            raise ValueError("empty expression")
+            raise ValueError("empty expression in src")
         if kind == "top":
             return arg, i
         if kind == "paren":

@@ -161,7 +161,7 @@ def vc_bound(vc_dim, m, delta, form: str = "ssbd") -> float:
         raise ValueError(f"vc_dim must be an int ≥ 1, got {vc_dim!r}")
     m = _check_m(m)
     d = _check_open_unit(delta, "delta")
-    if form not in ("ssbd", "mohri"):
+    if not isinstance(form, str) or form not in ("ssbd", "mohri"):
         raise ValueError(f"form must be 'ssbd' or 'mohri', got {form!r}")
     if m < vc_dim:
         return math.inf
@@ -216,7 +216,7 @@ def kl_bernoulli(q, p):
     out = torch.nan_to_num(a, nan=math.inf, posinf=math.inf) + torch.nan_to_num(
         b, nan=math.inf, posinf=math.inf
     )
-    return _back(out, q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else p))
+    return _back(out, q if isinstance(q, torch.Tensor) else (q if _as_tensor(q).ndim else p))
 
 
 def kl_inverse_upper(q, c, iterations: int = 60):
@@ -231,8 +231,10 @@ def kl_inverse_upper(q, c, iterations: int = 60):
         raise ValueError("q must lie in [0, 1]")
     if torch.any((ct < 0) | torch.isnan(ct)):
         raise ValueError("c must be ≥ 0")
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"iterations must be a positive int, got {iterations!r}")
+    if isinstance(iterations, bool) or not isinstance(iterations, int):
+        raise TypeError(f"iterations must be an int, got {iterations!r}")
+    if not 1 <= iterations <= 1100:  # 1100 halvings reach the smallest float; more is a hang
+        raise ValueError(f"iterations must lie in 1..1100, got {iterations!r}")
     _check_broadcast(qt, ct, "q", "c")
     qt, ct = torch.broadcast_tensors(qt, ct)
     lo, hi = qt.clone(), torch.ones_like(qt)
@@ -241,7 +243,7 @@ def kl_inverse_upper(q, c, iterations: int = 60):
         inside = kl_bernoulli(qt, mid) <= ct
         lo = torch.where(inside, mid, lo)
         hi = torch.where(inside, hi, mid)
-    like = q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else c)
+    like = q if isinstance(q, torch.Tensor) else (q if _as_tensor(q).ndim else c)
     return _back(hi, like)
 
 
@@ -317,6 +319,8 @@ def sample_halfspace_data(
     if not isinstance(w_star, torch.Tensor) or w_star.ndim != 1:
         raise ValueError("w_star must be a 1-d torch tensor")
     m, trials = int(m), int(trials)
+    if m * trials * w_star.numel() > 1 << 30:
+        raise ValueError(f"m·trials·d = {m * trials * w_star.numel()} numbers: too many to sample")
     dev = w_star.device
     X = torch.randn(trials, m, w_star.numel(), generator=generator, device=dev)
     flip = torch.rand(trials, m, generator=generator, device=dev) < noise

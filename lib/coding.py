@@ -121,7 +121,10 @@ def _blocks(n: int, size: int = 4096):
 
 
 def _symbols(symbols, n: int, v: int) -> np.ndarray:
-    s = np.asarray(symbols)
+    try:
+        s = np.asarray(symbols)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"symbols must be a 1-d sequence of {n} integers") from e
     if s.ndim != 1 or s.shape[0] != n:
         raise ValueError(f"symbols must be a 1-d sequence of {n} entries (one per row of probs)")
     if n and not np.issubdtype(s.dtype, np.integer):
@@ -303,7 +306,7 @@ def wrap(payload: bytes, original: bytes, kind: bytes = b"RAW0") -> bytes:
     ``original``."""
     if not isinstance(kind, bytes) or len(kind) != 4:
         raise ValueError(f"kind must be 4 bytes, got {kind!r}")
-    payload = bytes(payload)
+    payload, original = as_bytes(payload, "payload"), as_bytes(original, "original")
     head = _HEADER.pack(MAGIC, VERSION, kind, len(original), zlib.crc32(original), 0)[:-4]
     return head + struct.pack(">I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
@@ -330,6 +333,10 @@ def unwrap(blob: bytes) -> tuple[bytes, int, int, bytes]:
 
 def check_original(data: bytes, length: int, crc32: int) -> None:
     """Raise ``CorruptStreamError`` unless ``data`` has the recorded length and CRC-32."""
+    data = as_bytes(data)
+    for name, value in (("length", length), ("crc32", crc32)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TypeError(f"{name} must be a non-negative int, got {value!r}")
     if len(data) != length:
         raise CorruptStreamError(f"decoded {len(data)} bytes, the header says {length}")
     if zlib.crc32(data) != crc32:

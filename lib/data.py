@@ -72,8 +72,8 @@ RETRIES = 3  # further download attempts after a failed one (pooch waits 1 s, 2 
 # ---------------------------------------------------------------- offline data
 def text(name: str = "python_docs") -> str:
     """A shipped English corpus as a string (see ``CORPORA``)."""
-    if name not in CORPORA:
-        raise ValueError(f"unknown corpus {name!r}; choose from {sorted(CORPORA)}")
+    if not isinstance(name, str) or name not in CORPORA:
+        raise ValueError(f"unknown corpus: name must be one of {sorted(CORPORA)}, got {name!r}")
     raw = resources.files("lib").joinpath("corpora", CORPORA[name]).read_bytes()
     return lzma.decompress(raw).decode("utf-8")
 
@@ -130,8 +130,8 @@ def fetch(name: str, directory: Path | None = None) -> Path:
     with the advice to delete it otherwise. Offline, this raises ``ConnectionError`` saying
     what to download and where.
     """
-    if name not in DOWNLOADS:
-        raise ValueError(f"unknown download {name!r}; choose from {sorted(DOWNLOADS)}")
+    if not isinstance(name, str) or name not in DOWNLOADS:
+        raise ValueError(f"name must be one of {sorted(DOWNLOADS)}, got {name!r}")
     url, sha256, md5 = DOWNLOADS[name]
     directory = Path(directory or cache_dir())
     if directory.exists() and not directory.is_dir():

@@ -97,6 +97,8 @@ class Blend:
 def default_models(order: int = 4) -> list:
     """The models the ``ngram`` compressor mixes: KT of orders 0..k and the order-k blend."""
     order = _check_order(order)
+    if order > 64:
+        raise ValueError(f"order must be at most 64 (one model per order), got {order}")
     return [KT(j) for j in range(order + 1)] + [Blend(order)]
 
 
@@ -112,9 +114,14 @@ class Mixture:
     """Bayesian mixture of adaptive models with a uniform prior (posterior-weighted average)."""
 
     def __init__(self, models):
+        if isinstance(models, (str, bytes)) or not hasattr(models, "__iter__"):
+            raise TypeError(f"models must be a list of models, got {type(models).__name__}")
         self.models = list(models)
         if not self.models:
             raise ValueError("models must be a non-empty list of models")
+        for m in self.models:
+            if not all(hasattr(m, a) for a in ("predict", "update", "order")):
+                raise TypeError(f"models must hold models (predict, update, order), got {m!r:.40}")
         self.log_w = np.full(len(self.models), -np.log(len(self.models)))  # natural log
         self.span = max(m.order for m in self.models)  # bytes of history any model looks at
 

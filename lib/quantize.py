@@ -61,6 +61,16 @@ def _check_number(value, name: str, low: float = 0.0, strict: bool = False) -> f
     return float(value)
 
 
+MAX_LEVEL = 1 << 20  # K: the level code's header has one count per level in -K..K
+MAX_STEPS = 100_000  # optimizer steps of fit_softmax / fit_quantized
+
+
+def _check_level(max_level) -> int:
+    if _check_int(max_level, "max_level") > MAX_LEVEL:
+        raise ValueError(f"max_level must be at most {MAX_LEVEL}, got {max_level}")
+    return int(max_level)
+
+
 def _as_integers(values, name: str) -> np.ndarray:
     """``values`` as an int64 array; floats are accepted only when they are whole numbers."""
     try:
@@ -72,6 +82,8 @@ def _as_integers(values, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be an array of integers, got {values!r}") from e
     if a.dtype.kind == "f" and not (np.isfinite(f).all() and (f == np.round(f)).all()):
         raise ValueError(f"{name} must be whole numbers, got {values!r}")
+    if a.size and np.abs(f).max() >= 2.0**62:
+        raise ValueError(f"{name} must be integers below 2**62 in size, got {values!r}")
     return a.astype(np.int64)
 
 
@@ -126,6 +138,8 @@ def enumerative_rank(symbols, alphabet_size: int) -> tuple[int, list[int]]:
     """The lexicographic index of ``symbols`` (ints in ``0..V-1``) among all sequences with the
     same counts; returns ``(rank, counts)`` with ``0 ≤ rank < multinomial(counts)``."""
     alphabet_size = _check_int(alphabet_size, "alphabet_size", 1)
+    if alphabet_size > 2 * MAX_LEVEL + 1:
+        raise ValueError(f"alphabet_size must be at most {2 * MAX_LEVEL + 1}, got {alphabet_size}")
     s = _as_integers(symbols, "symbols").ravel().tolist()
     if any(x < 0 or x >= alphabet_size for x in s):
         raise ValueError(f"symbols must lie in 0..{alphabet_size - 1}")
@@ -168,7 +182,7 @@ def _width(count: int) -> int:
 
 def encode_levels(levels, max_level: int) -> str:
     """Prefix-free code word of integer levels in ``-K..K`` (``K = max_level``); see module doc."""
-    max_level = _check_int(max_level, "max_level")
+    max_level = _check_level(max_level)
     k = _as_integers(levels, "levels").ravel()  # 0.9 is refused, not truncated to 0
     if np.any(np.abs(k) > max_level):
         raise ValueError(f"levels must lie in -{max_level}..{max_level}")
@@ -183,7 +197,7 @@ def decode_levels(bits: str, n: int, max_level: int, pos: int = 0) -> tuple[np.n
     ``(levels, position after the code word)``. Raises ``ValueError`` on corrupt input."""
     if not isinstance(bits, str) or set(bits) - {"0", "1"}:
         raise ValueError("bits must be a string of '0' and '1'")
-    n, max_level = _check_int(n, "n"), _check_int(max_level, "max_level")
+    n, max_level = _check_int(n, "n"), _check_level(max_level)
     if not 0 <= _check_int(pos, "pos") <= len(bits):
         raise ValueError(f"pos must lie in 0..{len(bits)}, got {pos}")
     counts = []
@@ -254,8 +268,10 @@ def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
     tensors on one device; returns ``W`` (P × classes). Deterministic for fixed inputs."""
     import torch
 
-    _check_number(l1, "l1")
-    _check_int(steps, "steps", 1)
+    if _check_number(l1, "l1") > 1e6:
+        raise ValueError(f"l1 must be at most 1e6 (beyond, every weight is 0), got {l1!r}")
+    if _check_int(steps, "steps", 1) > MAX_STEPS:
+        raise ValueError(f"steps must be at most {MAX_STEPS}, got {steps}")
     _check_features(features, labels)
     classes = int(labels.max()) + 1
     W = torch.zeros(features.shape[1], classes, device=features.device, requires_grad=True)
@@ -286,11 +302,12 @@ def fit_quantized(
     Starts from ``W0``; returns the integer levels (P × classes, int64 numpy)."""
     import torch
 
-    _check_number(step, "step", strict=True)  # NaN used to give levels of -2**63
-    max_level = _check_int(max_level, "max_level")
-    _check_number(l1, "l1")
-    _check_int(epochs, "epochs")
-    _check_number(lr, "lr", strict=True)
+    step = _check_number(step, "step", strict=True)  # NaN used to give levels of -2**63
+    max_level = _check_level(max_level)
+    l1 = _check_number(l1, "l1")
+    if _check_int(epochs, "epochs") > MAX_STEPS:
+        raise ValueError(f"epochs must be at most {MAX_STEPS}, got {epochs}")
+    lr = _check_number(lr, "lr", strict=True)
     _check_features(features, labels)
     if not isinstance(W0, torch.Tensor) or W0.ndim != 2 or W0.shape[0] != features.shape[1]:
         raise ValueError(f"W0 must be a (P × classes) tensor, P = {features.shape[1]} features")

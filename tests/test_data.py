@@ -17,7 +17,7 @@ def test_shipped_corpus_is_english_prose():
     t = data.text()
     assert len(t) > 400_000
     assert t.count(" the ") > 3000
-    with pytest.raises(ValueError, match="unknown corpus"):
+    with pytest.raises(ValueError, match="unknown corpus: name"):
         data.text("nope")
 
 
