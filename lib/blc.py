@@ -43,14 +43,20 @@ NIL = FALSE
 IDENTITY = (0,)  # λx. x
 
 
-def check_term(term) -> None:
-    """``ValueError`` unless ``term`` is a well-formed term (int ≥ 0, 1-tuple or 2-tuple)."""
+MAX_INDEX = 1 << 24  # a de Bruijn index beyond this has a code of more than 16 M bits
+
+
+def check_term(term, markers: bool = False) -> None:
+    """``ValueError`` unless ``term`` is a well-formed term (int ≥ 0, 1-tuple or 2-tuple);
+    with ``markers``, negative ints (input markers, see ``resume``) are allowed too."""
     stack = [term]
     while stack:
         t = stack.pop()
         if type(t) is int:
-            if t < 0:
+            if t < 0 and not markers:
                 raise ValueError(f"term has a negative variable index {t}")
+            if t > MAX_INDEX:
+                raise ValueError(f"term has a variable index {t} above {MAX_INDEX}")
         elif type(t) is tuple and len(t) in (1, 2):
             stack.extend(t)
         else:
@@ -94,6 +100,8 @@ def decode_prefix(bits: str, start: int = 0):
     ``ValueError`` if the bits run out before the term is complete.
     """
     check_bits(bits)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= len(bits):
+        raise ValueError(f"start must be an int in 0..{len(bits)}, got {start!r}")
     # frames: "L" waits for a body, "A" waits for a function, ("A", f) waits for an argument
     frames, pos, n = [], start, len(bits)
     while True:
@@ -161,10 +169,13 @@ def parse(src: str, env: dict | None = None):
     """A term from readable notation: ``λx y. x`` (or ``\\x y. x``), juxtaposition, parentheses.
 
     Numbers are Tromp's 1-based de Bruijn indices (``λ 1`` is the identity); names are bound
-    by ``λ`` or looked up in ``env`` (a dict of closed terms, for definitions).
+    by ``λ`` or looked up in ``env`` (a dict of closed terms, for definitions). The parser is
+    iterative: any depth of nesting parses.
     """
     if not isinstance(src, str):
         raise TypeError(f"src must be a str, got {type(src).__name__}")
+    if env is not None and not isinstance(env, dict):
+        raise TypeError(f"env must be a dict of terms, got {type(env).__name__}")
     tokens, pos = [], 0
     while pos < len(src.rstrip()):
         m = TOKEN.match(src, pos)
@@ -180,45 +191,71 @@ def parse(src: str, env: dict | None = None):
 
 
 def parse_expr(tokens, i, names, env):
-    """Parse an application sequence (a λ extends to the right as far as possible)."""
-    term = None
-    while i < len(tokens) and tokens[i] != ")":
-        tok = tokens[i]
-        if tok in ("λ", "\\"):
+    """Parse an application sequence (a λ extends to the right as far as possible) from
+    ``tokens[i:]`` with the bound ``names`` (outermost first); returns ``(term, next i)``.
+
+    With an explicit stack of open λs and parentheses: ``[kind, term so far, binders]``.
+    """
+    names = list(names)
+    where: dict = {}  # name -> positions in names where it is bound (innermost last)
+    for k, name in enumerate(names):
+        where.setdefault(name, []).append(k)
+    frames = [["top", None, 0]]
+    while True:
+        frame = frames[-1]
+        if i < len(tokens) and tokens[i] != ")":
+            tok = tokens[i]
+            if tok in ("λ", "\\"):
+                i += 1
+                bound = []
+                while i < len(tokens) and tokens[i] not in (".",) and not tokens[i].isdigit():
+                    if tokens[i] in ("(", ")", "λ", "\\"):
+                        break
+                    bound.append(tokens[i])
+                    i += 1
+                if i < len(tokens) and tokens[i] == ".":
+                    i += 1
+                for name in bound or [None]:
+                    where.setdefault(name, []).append(len(names))
+                    names.append(name)
+                frames.append(["lam", None, len(bound or [None])])
+                continue
+            if tok == "(":
+                frames.append(["paren", None, 0])
+                i += 1
+                continue
+            if tok.isdigit():
+                if not 1 <= int(tok) <= len(names):
+                    raise ValueError(f"de Bruijn index {tok} is not bound (depth {len(names)})")
+                arg = int(tok) - 1
+            elif where.get(tok):
+                arg = len(names) - 1 - where[tok][-1]
+            elif tok in env:
+                arg = env[tok]
+                check_term(arg)
+                if not is_closed(arg):
+                    raise ValueError(f"definition {tok!r} is not closed")
+            else:
+                raise ValueError(f"unbound name {tok!r} in src")
             i += 1
-            bound = []
-            while i < len(tokens) and tokens[i] not in (".",) and not tokens[i].isdigit():
-                if tokens[i] in ("(", ")", "λ", "\\"):
-                    break
-                bound.append(tokens[i])
-                i += 1
-            if i < len(tokens) and tokens[i] == ".":
-                i += 1
-            body, i = parse_expr(tokens, i, names + bound if bound else names + [None], env)
-            arg = body
-            for _ in bound or [None]:
-                arg = (arg,)
-        elif tok == "(":
-            arg, i = parse_expr(tokens, i + 1, names, env)
+            frame[1] = arg if frame[1] is None else (frame[1], arg)
+            continue
+        # the sequence of this frame ends here (at a ')' or the end of the tokens)
+        kind, arg, binders = frames.pop()
+        if arg is None:
+            raise ValueError("empty expression in src")
+        if kind == "top":
+            return arg, i
+        if kind == "paren":
             if i >= len(tokens) or tokens[i] != ")":
                 raise ValueError("missing ')'")
             i += 1
-        elif tok.isdigit():
-            if not 1 <= int(tok) <= len(names):
-                raise ValueError(f"de Bruijn index {tok} is not bound (depth {len(names)})")
-            arg, i = int(tok) - 1, i + 1
-        elif tok in names:
-            arg, i = len(names) - 1 - max(k for k, n in enumerate(names) if n == tok), i + 1
-        elif tok in env:
-            arg, i = env[tok], i + 1
-            if not is_closed(arg):
-                raise ValueError(f"definition {tok!r} is not closed")
         else:
-            raise ValueError(f"unbound name {tok!r}")
-        term = arg if term is None else (term, arg)
-    if term is None:
-        raise ValueError("empty expression")
-    return term, i
+            for _ in range(binders):
+                where[names.pop()].pop()
+                arg = (arg,)
+        parent = frames[-1]
+        parent[1] = arg if parent[1] is None else (parent[1], arg)
 
 
 def show(term) -> str:
@@ -310,6 +347,22 @@ def shift(term, by: int, cutoff: int = 0):
     return out[0]
 
 
+def _equal(a, b) -> bool:
+    """``a == b`` for nested tuples and lists of any depth, with an explicit stack."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, (tuple, list)):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif x is not y and x != y:
+            return False
+    return True
+
+
 @dataclass
 class Result:
     """What a bounded run did: ``status`` is ``"halted"`` (normal form reached), ``"steps"``
@@ -321,6 +374,26 @@ class Result:
     term: object = None
     needs: int | None = None
     state: tuple | None = None  # with status "input": where to resume (see ``resume``)
+
+    def __eq__(self, other) -> bool:  # without recursion: terms may be deep
+        if not isinstance(other, Result):
+            return NotImplemented
+        mine = (self.status, self.steps, self.term, self.needs, self.state)
+        return _equal(mine, (other.status, other.steps, other.term, other.needs, other.state))
+
+    def __repr__(self) -> str:  # without recursion, and short: a term may have a million nodes
+        if self.term is None:
+            term = "None"
+        else:
+            try:
+                term = show(self.term)
+            except ValueError:
+                term = "<a term with input markers>"
+            term = repr(term if len(term) <= 60 else term[:57] + "...")
+        return (
+            f"Result(status={self.status!r}, steps={self.steps}, term={term}, "
+            f"needs={self.needs!r}{', state=...' if self.state is not None else ''})"
+        )
 
     @property
     def halted(self) -> bool:
@@ -352,9 +425,10 @@ def normalize(term, max_steps: int = 10_000, max_work: int = 2_000_000) -> Resul
     ``Result("steps", max_steps)``. (Negative integers in ``term`` are input markers, see
     ``resume``; with no input they read as the end of the input.)
     """
-    if not isinstance(max_steps, int) or max_steps < 0:
+    check_term(term, markers=True)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
         raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
-    if not isinstance(max_work, int) or max_work < 1:
+    if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 1:
         raise ValueError(f"max_work must be a positive int, got {max_work!r}")
     return resume(start(term), "", True, max_steps, max_work)
 
@@ -456,18 +530,37 @@ def run(description: str, max_steps: int = 10_000, max_work: int = 2_000_000) ->
 
 
 # ---------------------------------------------------------------- counting and enumeration
-@cache
+MAX_COUNT_BITS = 400  # count_terms' largest n (its cost grows as n³)
+
+
 def count_terms(n: int, free: int = 0) -> int:
     """Number of terms of exactly ``n`` bits whose free indices are all ``< free``.
 
     ``T(n, m) = [2 ≤ n ≤ m+1] + T(n−2, m+1) + Σ_k T(k, m) T(n−2−k, m)`` (variable, λ,
-    application); ``count_terms(n)`` counts closed terms (OEIS A114852).
+    application); ``count_terms(n)`` counts closed terms (OEIS A114852). The table is filled
+    from short terms up, so no recursion deeper than one level happens, whatever ``n``.
     """
+    for name, value in (("n", n), ("free", free)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if n > MAX_COUNT_BITS:
+        raise ValueError(
+            f"n must be at most {MAX_COUNT_BITS}: the table takes about n³/12 products of big "
+            f"integers (n = {MAX_COUNT_BITS}: seconds; n = 2000: hours), got {n}"
+        )
+    for j in range(n + 1):  # T(j, m) for every m that T(n, free) reaches
+        for m in range(free, free + (n - j) // 2 + 1):
+            _count_terms(j, m)
+    return _count_terms(n, free)
+
+
+@cache
+def _count_terms(n: int, free: int) -> int:
     if n < 2:
         return 0
     c = 1 if n - 2 < free else 0
-    c += count_terms(n - 2, free + 1)
-    c += sum(count_terms(k, free) * count_terms(n - 2 - k, free) for k in range(2, n - 3))
+    c += _count_terms(n - 2, free + 1)
+    c += sum(_count_terms(k, free) * _count_terms(n - 2 - k, free) for k in range(2, n - 3))
     return c
 
 

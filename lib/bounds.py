@@ -21,6 +21,7 @@ Class sizes enter as ``ln|F|`` (``log_size``), never as ``|F|``: a network with 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -40,9 +41,11 @@ LN2 = math.log(2.0)
 
 
 # ---------------------------------------------------------------- argument checks
-def _check_m(m) -> float:
-    if isinstance(m, bool) or not isinstance(m, (int, float, np.integer, np.floating)) or m < 1:
-        raise ValueError(f"m (the number of examples) must be a number ≥ 1, got {m!r}")
+def _check_m(m, name: str = "m (the number of examples)") -> float:
+    if isinstance(m, bool) or not isinstance(m, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number ≥ 1, got {m!r}")
+    if not 1 <= m < math.inf:  # also refuses NaN (every comparison with NaN is False)
+        raise ValueError(f"{name} must be a finite number ≥ 1, got {m!r}")
     return float(m)
 
 
@@ -55,7 +58,10 @@ def _check_open_unit(x, name: str) -> float:
 
 
 def _check_eps(eps):
-    e = np.asarray(eps, dtype=float)
+    try:
+        e = np.asarray(eps, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"eps must be a number or an array of numbers, got {eps!r}") from err
     if not np.all(np.isfinite(e)) or np.any(e <= 0):
         raise ValueError(f"eps must be > 0 (and finite), got {eps!r}")
     return e
@@ -66,6 +72,10 @@ def _log_size(n_hypotheses, log_size) -> float:
     if (n_hypotheses is None) == (log_size is None):
         raise ValueError("give exactly one of n_hypotheses (|F|) and log_size (ln|F|)")
     if log_size is not None:
+        if isinstance(log_size, bool) or not isinstance(
+            log_size, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"log_size (ln|F|) must be a number, got {log_size!r}")
         if not np.isfinite(log_size) or log_size < 0:
             raise ValueError(f"log_size (ln|F|) must be finite and ≥ 0, got {log_size!r}")
         return float(log_size)
@@ -73,8 +83,8 @@ def _log_size(n_hypotheses, log_size) -> float:
         n_hypotheses, (int, float, np.integer, np.floating)
     ):
         raise ValueError(f"n_hypotheses must be a number ≥ 1, got {n_hypotheses!r}")
-    if not n_hypotheses >= 1:
-        raise ValueError(f"n_hypotheses (|F|) must be ≥ 1, got {n_hypotheses!r}")
+    if not 1 <= n_hypotheses < math.inf:
+        raise ValueError(f"n_hypotheses (|F|) must be finite and ≥ 1, got {n_hypotheses!r}")
     return math.log(n_hypotheses)
 
 
@@ -114,9 +124,12 @@ def sample_complexity(n_hypotheses, eps, delta, *, log_size=None) -> int:
     every ``f ∈ F`` has ``|Test(f) - Train(f)| ≤ ε``.
     """
     lf = _log_size(n_hypotheses, log_size)
-    e = float(_check_eps(eps))
+    e = _check_eps(eps)
+    if e.ndim:
+        raise ValueError(f"eps must be a single number here, got shape {e.shape}")
     d = _check_open_unit(delta, "delta")
-    return max(1, math.ceil((lf + math.log(2.0 / d)) / (2.0 * e * e)))
+    # in exact rationals: for tiny eps the answer exceeds every float, and is still an int
+    return max(1, math.ceil(Fraction(lf + math.log(2.0 / d)) / (2 * Fraction(float(e)) ** 2)))
 
 
 def finite_class_epsilon(n_hypotheses, m, delta, *, log_size=None) -> float:
@@ -148,7 +161,7 @@ def vc_bound(vc_dim, m, delta, form: str = "ssbd") -> float:
         raise ValueError(f"vc_dim must be an int ≥ 1, got {vc_dim!r}")
     m = _check_m(m)
     d = _check_open_unit(delta, "delta")
-    if form not in ("ssbd", "mohri"):
+    if not isinstance(form, str) or form not in ("ssbd", "mohri"):
         raise ValueError(f"form must be 'ssbd' or 'mohri', got {form!r}")
     if m < vc_dim:
         return math.inf
@@ -162,8 +175,11 @@ def vc_bound(vc_dim, m, delta, form: str = "ssbd") -> float:
 
 
 # ---------------------------------------------------------------- kl and the Occam bound
-def _as_tensor(x) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
+def _as_tensor(x, name: str = "the argument") -> torch.Tensor:
+    try:
+        return torch.as_tensor(x, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from e
 
 
 def _back(t: torch.Tensor, like):
@@ -172,24 +188,35 @@ def _back(t: torch.Tensor, like):
     return float(t) if t.ndim == 0 else t.numpy()
 
 
+def _check_broadcast(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    try:
+        torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError as e:
+        raise ValueError(
+            f"{name_a} (shape {tuple(a.shape)}) and {name_b} (shape {tuple(b.shape)}) "
+            "do not broadcast"
+        ) from e
+
+
 def kl_bernoulli(q, p):
     """Relative entropy of two coins, in nats (chapter 1).
 
     ``kl(q ‖ p) = q ln(q/p) + (1-q) ln((1-q)/(1-p))``, with ``0 ln 0 = 0``; ``+inf`` where
     ``p ∈ {0, 1}`` and ``q ≠ p``. Vectorized (numpy or torch).
     """
-    qt, pt = _as_tensor(q), _as_tensor(p)
+    qt, pt = _as_tensor(q, "q"), _as_tensor(p, "p")
     if torch.any((qt < 0) | (qt > 1) | torch.isnan(qt)):
         raise ValueError("q must lie in [0, 1]")
     if torch.any((pt < 0) | (pt > 1) | torch.isnan(pt)):
         raise ValueError("p must lie in [0, 1]")
+    _check_broadcast(qt, pt, "q", "p")
     qt, pt = torch.broadcast_tensors(qt, pt)
     a = torch.where(qt > 0, qt * (torch.log(qt) - torch.log(pt)), torch.zeros_like(qt))
     b = torch.where(qt < 1, (1 - qt) * (torch.log1p(-qt) - torch.log1p(-pt)), torch.zeros_like(qt))
     out = torch.nan_to_num(a, nan=math.inf, posinf=math.inf) + torch.nan_to_num(
         b, nan=math.inf, posinf=math.inf
     )
-    return _back(out, q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else p))
+    return _back(out, q if isinstance(q, torch.Tensor) else (q if _as_tensor(q).ndim else p))
 
 
 def kl_inverse_upper(q, c, iterations: int = 60):
@@ -199,11 +226,16 @@ def kl_inverse_upper(q, c, iterations: int = 60):
     shrink the interval below float precision. The answer errs upward (the returned ``p`` satisfies
     ``kl(q ‖ p) ≥ c`` or ``p = 1``), so a bound built on it stays valid. Vectorized over ``q, c``.
     """
-    qt, ct = _as_tensor(q), _as_tensor(c)
+    qt, ct = _as_tensor(q, "q"), _as_tensor(c, "c")
     if torch.any((qt < 0) | (qt > 1) | torch.isnan(qt)):
         raise ValueError("q must lie in [0, 1]")
     if torch.any((ct < 0) | torch.isnan(ct)):
         raise ValueError("c must be ≥ 0")
+    if isinstance(iterations, bool) or not isinstance(iterations, int):
+        raise TypeError(f"iterations must be an int, got {iterations!r}")
+    if not 1 <= iterations <= 1100:  # 1100 halvings reach the smallest float; more is a hang
+        raise ValueError(f"iterations must lie in 1..1100, got {iterations!r}")
+    _check_broadcast(qt, ct, "q", "c")
     qt, ct = torch.broadcast_tensors(qt, ct)
     lo, hi = qt.clone(), torch.ones_like(qt)
     for _ in range(iterations):
@@ -211,7 +243,7 @@ def kl_inverse_upper(q, c, iterations: int = 60):
         inside = kl_bernoulli(qt, mid) <= ct
         lo = torch.where(inside, mid, lo)
         hi = torch.where(inside, hi, mid)
-    like = q if isinstance(q, torch.Tensor) else (q if np.ndim(q) else c)
+    like = q if isinstance(q, torch.Tensor) else (q if _as_tensor(q).ndim else c)
     return _back(hi, like)
 
 
@@ -225,12 +257,18 @@ def occam_bound(train_err, code_bits, m, delta):
     """
     m = _check_m(m)
     d = _check_open_unit(delta, "delta")
-    bits = np.asarray(code_bits, dtype=float)
+    bits = _as_tensor(code_bits, "code_bits").numpy()
     if np.any(bits < 0) or not np.all(np.isfinite(bits)):
         raise ValueError(f"code_bits must be finite and ≥ 0, got {code_bits!r}")
-    err = np.asarray(train_err, dtype=float)
+    err = _as_tensor(train_err, "train_err").numpy()
     if np.any((err < 0) | (err > 1)) or np.any(np.isnan(err)):
         raise ValueError(f"train_err must lie in [0, 1], got {train_err!r}")
+    try:
+        np.broadcast_shapes(bits.shape, err.shape)
+    except ValueError as e:
+        raise ValueError(
+            f"train_err {err.shape} and code_bits {bits.shape} do not broadcast"
+        ) from e
     c = (bits * LN2 + math.log(1.0 / d)) / m
     out = kl_inverse_upper(err, c)
     return float(out) if np.ndim(out) == 0 else out
@@ -241,11 +279,29 @@ def occam_bound(train_err, code_bits, m, delta):
 # on x ~ N(0, I_d), labels y = 1[w*·x > 0] flipped with probability η. The two halfspaces disagree
 # on a wedge of angle θ(w, w*), which has probability θ/π under a rotation-invariant x, so
 #     Test(f_w) = η + (1 - 2η) θ(w, w*) / π.
+def _check_noise(noise) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
+        raise TypeError(f"noise must be a number in [0, 0.5), got {noise!r}")
+    if not 0 <= noise < 0.5:
+        raise ValueError(f"noise must lie in [0, 0.5), got {noise!r}")
+
+
+def _check_halfspaces(W, w_star) -> None:
+    if not isinstance(W, torch.Tensor) or not isinstance(w_star, torch.Tensor):
+        raise TypeError("W and w_star must be torch tensors")
+    if w_star.ndim != 1 or W.ndim != 2 or W.shape[1] != w_star.shape[0]:
+        raise ValueError(f"W must be n × d and w_star of length d, got {W.shape}, {w_star.shape}")
+    if not (torch.isfinite(W).all() and torch.isfinite(w_star).all()):
+        raise ValueError("W and w_star must be finite")
+    if (W.norm(dim=1) == 0).any() or w_star.norm() == 0:
+        raise ValueError("W and w_star must have no zero rows (a halfspace needs a normal)")
+
+
 def halfspace_test_errors(W: torch.Tensor, w_star: torch.Tensor, noise: float) -> torch.Tensor:
     """Exact true errors ``η + (1-2η) θ(w, w*)/π`` of the halfspaces in the rows of ``W``
     (chapter 1)."""
-    if not 0 <= noise < 0.5:
-        raise ValueError(f"noise must lie in [0, 0.5), got {noise!r}")
+    _check_noise(noise)
+    _check_halfspaces(W, w_star)
     cos = (W @ w_star) / (W.norm(dim=1) * w_star.norm())
     return noise + (1 - 2 * noise) * torch.arccos(cos.clamp(-1.0, 1.0)) / math.pi
 
@@ -256,7 +312,15 @@ def sample_halfspace_data(
     """``trials`` independent samples of size ``m`` (chapter 1): ``X`` (trials × m × d) with
     ``N(0, I)`` rows, and ``y`` (trials × m, bool): ``1[w*·x > 0]``, flipped with probability
     ``η``."""
-    m, trials = int(_check_m(m)), int(_check_m(trials))
+    for name, value in (("m", m), ("trials", trials)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an int ≥ 1, got {value!r}")
+    _check_noise(noise)
+    if not isinstance(w_star, torch.Tensor) or w_star.ndim != 1:
+        raise ValueError("w_star must be a 1-d torch tensor")
+    m, trials = int(m), int(trials)
+    if m * trials * w_star.numel() > 1 << 30:
+        raise ValueError(f"m·trials·d = {m * trials * w_star.numel()} numbers: too many to sample")
     dev = w_star.device
     X = torch.randn(trials, m, w_star.numel(), generator=generator, device=dev)
     flip = torch.rand(trials, m, generator=generator, device=dev) < noise
@@ -271,6 +335,16 @@ def max_deviation(
     Batched: one matrix product ``X Wᵀ`` per trial and block of hypotheses gives every prediction
     at once. ``X`` is (trials × m × d), ``y`` (trials × m); returns a (trials,) tensor.
     """
+    if not all(isinstance(t, torch.Tensor) for t in (W, test_err, X, y)):
+        raise TypeError("W, test_err, X and y must be torch tensors")
+    if W.ndim != 2 or test_err.shape != (W.shape[0],):
+        raise ValueError(
+            f"W must be n × d and test_err of length n, got {W.shape}, {test_err.shape}"
+        )
+    if X.ndim != 3 or X.shape[2] != W.shape[1] or y.shape != X.shape[:2]:
+        raise ValueError(f"X must be trials × m × d and y trials × m, got {X.shape}, {y.shape}")
+    if isinstance(block, bool) or not isinstance(block, int) or block < 1:
+        raise ValueError(f"block must be a positive int, got {block!r}")
     out = torch.zeros(X.shape[0], device=X.device)
     for start in range(0, W.shape[0], block):
         Wb, tb = W[start : start + block], test_err[start : start + block]

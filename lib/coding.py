@@ -18,8 +18,9 @@ The coder works with integers only, so encoder and decoder agree bit for bit:
   Subbotin's and LZMA's range coders, at 64 bits).
 
 ``wrap``/``unwrap`` put a payload in a small container (magic, version, kind, length and CRC-32 of
-the original) so that corrupt or truncated input raises ``CorruptStreamError`` instead of
-returning wrong data.
+the original, and a CRC-32 of the container itself) so that corrupt or truncated input raises
+``CorruptStreamError`` instead of returning wrong data: a flipped bit anywhere in a file is
+reported as corruption before any model runs.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ _MASK = _TOP - 1
 _FLUSH = 9  # bytes the encoder writes at the end (cache byte + 8 bytes of low)
 
 MAGIC = b"CGBK"  # "compression and generalization book"
-VERSION = 1
-_HEADER = struct.Struct(">4sB4sQI")  # magic, version, kind, original length, CRC-32
+VERSION = 2  # version 2 added the container's own CRC-32
+_HEADER = struct.Struct(">4sB4sQII")  # magic, version, kind, original length, CRC-32s
+_SPAN = 1 << 24  # rows below 2**-24 in sum, or whose sum overflows, are rescaled exactly
 
 
 class CorruptStreamError(ValueError):
@@ -60,22 +62,29 @@ def _as_probs(probs) -> np.ndarray:
     """A float64 (N×V) array of non-negative, finite rows with positive sums."""
     if hasattr(probs, "detach"):  # a torch tensor, on any device
         probs = probs.detach().to("cpu").double().numpy()
-    p = np.asarray(probs, dtype=np.float64)
+    try:
+        p = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"probs must be an array of numbers, got {type(probs).__name__}") from e
     if p.ndim != 2 or p.shape[1] < 1:
         raise ValueError(f"probs must be a 2-d array (steps × alphabet), got shape {p.shape}")
     if p.shape[1] >= TOTAL:
         raise ValueError(f"alphabet of {p.shape[1]} symbols does not fit 2**{PRECISION}")
     if not p.size:
         return p
-    sums = p.sum(axis=1)  # one pass catches NaN and infinity too (they make their row's sum so)
-    if not np.isfinite(sums).all():
-        if not np.isfinite(p).all():
-            raise ValueError("probs contains NaN or infinity")
-        raise ValueError("probs has a row whose sum overflows")
+    with np.errstate(over="ignore"):
+        sums = p.sum(axis=1)  # one pass catches NaN and infinity too (they make the sum so)
+    if not np.isfinite(sums).all() and not np.isfinite(p).all():
+        raise ValueError("probs contains NaN or infinity")  # (a finite row may overflow: rescaled)
     if p.min() < 0:
         raise ValueError("probs contains negative values")
     if (sums <= 0).any():
         raise ValueError("probs has a row that sums to zero")
+    odd = ~((sums >= 1.0 / _SPAN) & (sums <= _SPAN))
+    if odd.any():  # tiny or huge rows: scale by a power of two (exact) so the max is in [1/2, 1)
+        p = p.copy()  # never write into the caller's array
+        exponents = np.frexp(p[odd].max(axis=1))[1]
+        p[odd] = np.ldexp(p[odd], -exponents[:, None])
     return p
 
 
@@ -112,7 +121,10 @@ def _blocks(n: int, size: int = 4096):
 
 
 def _symbols(symbols, n: int, v: int) -> np.ndarray:
-    s = np.asarray(symbols)
+    try:
+        s = np.asarray(symbols)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"symbols must be a 1-d sequence of {n} integers") from e
     if s.ndim != 1 or s.shape[0] != n:
         raise ValueError(f"symbols must be a 1-d sequence of {n} entries (one per row of probs)")
     if n and not np.issubdtype(s.dtype, np.integer):
@@ -265,14 +277,38 @@ def decode(payload: bytes, probs) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------- fingerprinted blocks
+def doubling_blocks(n: int, first: int, last: int):
+    """``(lo, hi)`` of consecutive blocks covering ``n`` items, of lengths ``first``,
+    ``2·first``, ... up to ``last``, then ``last`` each (the last block may be shorter).
+
+    The decoders of chapter 5 check a fingerprint after every block, so corrupt or forged input
+    is caught within one block, and a header with ``k`` fingerprints cannot claim more than the
+    first ``k`` blocks hold: the decoded length is bounded by the file's size.
+    """
+    lo, size = 0, first
+    while lo < n:
+        yield lo, min(n, lo + size)
+        lo, size = lo + size, min(last, 2 * size)
+
+
+def count_blocks(n: int, first: int, last: int) -> int:
+    """``len(list(doubling_blocks(n, first, last)))``, without the loop over blocks."""
+    count, lo, size = 0, 0, first
+    while lo < n and size < last:
+        count, lo, size = count + 1, lo + size, 2 * size
+    return count + max(0, -(-(n - lo) // last))
+
+
 # ---------------------------------------------------------------- the container
 def wrap(payload: bytes, original: bytes, kind: bytes = b"RAW0") -> bytes:
     """``payload`` behind a header: magic, version, ``kind`` (4 bytes), length and CRC-32 of
     ``original``."""
     if not isinstance(kind, bytes) or len(kind) != 4:
         raise ValueError(f"kind must be 4 bytes, got {kind!r}")
-    header = _HEADER.pack(MAGIC, VERSION, kind, len(original), zlib.crc32(original))
-    return header + bytes(payload)
+    payload, original = as_bytes(payload, "payload"), as_bytes(original, "original")
+    head = _HEADER.pack(MAGIC, VERSION, kind, len(original), zlib.crc32(original), 0)[:-4]
+    return head + struct.pack(">I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 def unwrap(blob: bytes) -> tuple[bytes, int, int, bytes]:
@@ -284,16 +320,23 @@ def unwrap(blob: bytes) -> tuple[bytes, int, int, bytes]:
         raise CorruptStreamError(
             f"{len(blob)} bytes is shorter than the {_HEADER.size}-byte header"
         )
-    magic, version, kind, length, crc = _HEADER.unpack_from(blob)
+    magic, version, kind, length, crc, own = _HEADER.unpack_from(blob)
     if magic != MAGIC:
         raise CorruptStreamError(f"not a book container (magic {magic!r}, expected {MAGIC!r})")
     if version != VERSION:
         raise CorruptStreamError(f"container version {version}, this code reads version {VERSION}")
-    return blob[_HEADER.size :], length, crc, kind
+    payload = blob[_HEADER.size :]
+    if zlib.crc32(payload, zlib.crc32(blob[: _HEADER.size - 4])) != own:
+        raise CorruptStreamError("the file fails its CRC-32 check (a flipped bit, or truncated)")
+    return payload, length, crc, kind
 
 
 def check_original(data: bytes, length: int, crc32: int) -> None:
     """Raise ``CorruptStreamError`` unless ``data`` has the recorded length and CRC-32."""
+    data = as_bytes(data)
+    for name, value in (("length", length), ("crc32", crc32)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TypeError(f"{name} must be a non-negative int, got {value!r}")
     if len(data) != length:
         raise CorruptStreamError(f"decoded {len(data)} bytes, the header says {length}")
     if zlib.crc32(data) != crc32:

@@ -40,6 +40,8 @@ truncated input raises ``CorruptStreamError``.
 from __future__ import annotations
 
 import math
+import struct
+import zlib
 from array import array
 from decimal import Decimal, localcontext
 from operator import mul
@@ -58,6 +60,10 @@ N_INPUTS = len(ORDERS) + 4  # context models, 2 word models, match model, bias
 # A bit costs at least -log2(4095/4096) bits (12-bit probabilities), a byte 8 times that: no
 # stream holds more than about 2840 bytes per byte. The decoder refuses longer claims.
 MAX_RATIO = 3000
+# The decoded bytes carry a CRC-32 per block (1 KB, 2 KB, ... 32 KB, then 32 KB each), checked as
+# they are decoded: a corrupt or forged stream stops within one block, and a header with k
+# fingerprints cannot claim more bytes than k blocks hold.
+FIRST_BLOCK, LAST_BLOCK = 1 << 10, 1 << 15
 
 
 # ---------------------------------------------------------------- the logistic function
@@ -135,11 +141,14 @@ def _slot(context: int, salt: int, bits: int) -> int:
 
 
 # ---------------------------------------------------------------- the model and coder loop
-def _run(n: int, data: bytes | None, stream: bytes | None, progress: bool = False):
+def _run(
+    n: int, data: bytes | None, stream: bytes | None, progress: bool = False, fingerprints=None
+):
     """The one loop of encoder and decoder.
 
     Encoder: ``data`` given, returns ``(stream, data, bits)``. Decoder: ``stream`` given, returns
-    ``(stream, decoded data, bits)``. ``bits`` (float64, one per byte) are the ideal code lengths
+    ``(stream, decoded data, bits)``, checking the CRC-32 of every block against
+    ``fingerprints``. ``bits`` (float64, one per byte) are the ideal code lengths
     ``−log2 p`` of every byte under the probabilities the coder used.
     """
     decoding = data is None
@@ -157,6 +166,8 @@ def _run(n: int, data: bytes | None, stream: bytes | None, progress: bool = Fals
             raise coding.CorruptStreamError("context-mixing stream shorter than 4 bytes")
         x, pos_in = int.from_bytes(stream[:4], "big"), 4
     n_stream = len(stream) if decoding else 0
+    ends = [hi for _, hi in coding.doubling_blocks(n, FIRST_BLOCK, LAST_BLOCK)] if decoding else []
+    block, block_start, block_end = 0, 0, ends[0] if ends else -1
 
     # the experts' memory
     table_mask = (1 << TABLE_BITS) - 1
@@ -269,6 +280,11 @@ def _run(n: int, data: bytes | None, stream: bytes | None, progress: bool = Fals
         c = c0 & 0xFF
         buf[pos] = c
         cost[pos] = bits_cost
+        if pos + 1 == block_end:  # the decoder checks the block it has just finished
+            if zlib.crc32(buf[block_start:block_end]) != fingerprints[block]:
+                raise coding.CorruptStreamError(f"block {block} fails its CRC-32 (corrupt file)")
+            block, block_start = block + 1, block_end
+            block_end = ends[block] if block < len(ends) else -1
         hist = (hist << 8 | c) & _M64
         if 97 <= (c | 32) <= 122:  # a letter
             word = (word * 0x2F0B1 + (c | 32)) & 0xFFFFFFFF
@@ -306,11 +322,20 @@ def code_lengths(data: bytes) -> np.ndarray:
     return _run(len(data), data, None)[2]
 
 
+def _fingerprints(data: bytes) -> list[int]:
+    return [zlib.crc32(data[a:b]) for a, b in coding.doubling_blocks(len(data), *_BLOCKS)]
+
+
+_BLOCKS = (FIRST_BLOCK, LAST_BLOCK)
+
+
 def compress(data: bytes, progress: bool = False, return_code_lengths: bool = False):
-    """``data`` compressed into a ``lib.coding`` container (kind ``CMX1``)."""
+    """``data`` compressed into a ``lib.coding`` container (kind ``CMX1``): the number of
+    blocks, their CRC-32s, then the stream."""
     data = coding.as_bytes(data)
     stream, _, bits = _run(len(data), data, None, progress)
-    blob = coding.wrap(stream, data, KIND)
+    fps = _fingerprints(data)
+    blob = coding.wrap(struct.pack(f">I{len(fps)}I", len(fps), *fps) + stream, data, KIND)
     return (blob, bits) if return_code_lengths else blob
 
 
@@ -319,8 +344,15 @@ def decompress(blob: bytes, progress: bool = False) -> bytes:
     payload, length, crc, kind = coding.unwrap(blob)
     if kind != KIND:
         raise coding.CorruptStreamError(f"not a context-mixing container (kind {kind!r})")
-    if length > MAX_RATIO * (len(payload) + 1):
-        raise coding.CorruptStreamError(f"{len(payload)} bytes cannot hold {length} bytes")
-    out = _run(length, None, payload, progress)[1]
+    if len(payload) < 4:
+        raise coding.CorruptStreamError("context-mixing payload shorter than 4 bytes")
+    (count,) = struct.unpack_from(">I", payload)
+    if count != coding.count_blocks(length, *_BLOCKS) or len(payload) < 4 + 4 * count:
+        raise coding.CorruptStreamError(f"{count} fingerprints cannot cover {length} bytes")
+    stored = struct.unpack_from(f">{count}I", payload, 4)
+    stream = payload[4 + 4 * count :]
+    if length > MAX_RATIO * (len(stream) + 1):
+        raise coding.CorruptStreamError(f"{len(stream)} bytes cannot hold {length} bytes")
+    out = _run(length, None, stream, progress, stored)[1]
     coding.check_original(out, length, crc)
     return out

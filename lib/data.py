@@ -6,9 +6,11 @@ Offline (always there):
 - ``letters(text)``: the same text reduced to ``a-z`` and single spaces (for ciphers).
 - ``digits()``: scikit-learn's 8×8 handwritten digits (1,797 images, 17 grey levels).
 
-On request only (full scale): ``mnist()``, ``cifar10()``, ``enwik8()`` download once into
-``~/.cache/compression-book`` (``BOOK_DATA`` overrides), verify an MD5 checksum, and parse the
-raw binary formats directly. Nothing downloaded is ever unpickled.
+On request only (full scale): ``mnist()``, ``cifar10()``, ``enwik8()`` download once (with
+pooch: retries, a SHA-256 check, and the MD5 its source publishes as a second check) into
+``~/.cache/compression-book`` (``BOOK_DATA`` overrides), and parse the raw binary formats
+directly. The IDX and CIFAR parsers are our own because the usual loaders unpickle, and nothing
+downloaded is ever unpickled. A damaged file is reported with the advice to delete it and retry.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import lzma
 import os
 import re
 import tarfile
-import urllib.error
-import urllib.request
 import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -29,38 +30,50 @@ import numpy as np
 
 CORPORA = {"python_docs": "python_docs.txt.xz"}
 
-# name -> (url, md5 of the file; None where the content is checked after unpacking)
+# name -> (url, SHA-256 of the file, MD5 of the file where its source publishes one)
 DOWNLOADS = {
     "mnist-train-images": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz",
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
         "f68b3c2dcbeaaa9fbdd348bbdeb94873",
     ),
     "mnist-train-labels": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/train-labels-idx1-ubyte.gz",
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
         "d53e105ee54ea40749a09fcbcd1e9432",
     ),
     "mnist-test-images": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz",
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
         "9fb629c4189551a2d022fa330f9573f3",
     ),
     "mnist-test-labels": (
         "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-labels-idx1-ubyte.gz",
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         "ec29112dd5afa0611ce80d1b7f02629c",
     ),
     "cifar10": (
         "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+        "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
         "c32a1d4ab5d03f1284b67883e8d87530",
     ),
-    "enwik8": ("https://mattmahoney.net/dc/enwik8.zip", None),
+    "enwik8": (
+        "https://mattmahoney.net/dc/enwik8.zip",
+        "547994d9980ebed1288380d652999f38a14fe291a6247c157c3d33d4932534bc",
+        None,
+    ),
 }
-ENWIK8_MD5 = "a1fa5ffddb56f4953e226637dabbb36a"  # of the unzipped 10^8 bytes
+# of the unzipped 10^8 bytes: SHA-256, and the MD5 that mattmahoney.net publishes
+ENWIK8_SHA256 = "2b49720ec4d78c3c9fabaee6e4179a5e997302b3a70029f30f2d582218c024a8"
+ENWIK8_MD5 = "a1fa5ffddb56f4953e226637dabbb36a"
+RETRIES = 3  # further download attempts after a failed one (pooch waits 1 s, 2 s, ... between)
 
 
 # ---------------------------------------------------------------- offline data
 def text(name: str = "python_docs") -> str:
     """A shipped English corpus as a string (see ``CORPORA``)."""
-    if name not in CORPORA:
-        raise ValueError(f"unknown corpus {name!r}; choose from {sorted(CORPORA)}")
+    if not isinstance(name, str) or name not in CORPORA:
+        raise ValueError(f"unknown corpus: name must be one of {sorted(CORPORA)}, got {name!r}")
     raw = resources.files("lib").joinpath("corpora", CORPORA[name]).read_bytes()
     return lzma.decompress(raw).decode("utf-8")
 
@@ -84,60 +97,89 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BOOK_DATA", Path.home() / ".cache" / "compression-book"))
 
 
-def md5sum(path: Path) -> str:
-    h = hashlib.md5()
+def _digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def fetch(name: str, directory: Path | None = None) -> Path:
-    """The local path of download ``name``, fetching it first if needed; checksum verified.
+def md5sum(path: Path) -> str:
+    return _digest(path, "md5")
 
-    A file already in ``directory`` (e.g. a copy made by hand) is used as is once its checksum
-    matches. Offline, this raises ``ConnectionError`` saying what to download and where.
+
+def _damaged(path: Path, what: str) -> ValueError:
+    return ValueError(f"{path}: {what}. Delete the file and retry (it will be downloaded again).")
+
+
+def _check(path: Path, sha256: str, md5: str | None) -> None:
+    got = _digest(path, "sha256")
+    if got != sha256:
+        raise _damaged(path, f"checksum mismatch (sha256 {got}, expected {sha256})")
+    if md5 is not None and md5sum(path) != md5:
+        raise _damaged(path, f"checksum mismatch (md5 differs from the published {md5})")
+
+
+def fetch(name: str, directory: Path | None = None) -> Path:
+    """The local path of download ``name``, fetching it first if needed; checksums verified.
+
+    pooch downloads (``RETRIES`` more attempts after a failure) into ``directory`` (default
+    ``cache_dir()``) and checks the SHA-256; the MD5 a source publishes is checked as well. A
+    file already there (e.g. a copy made by hand) is used once its checksums match, and refused
+    with the advice to delete it otherwise. Offline, this raises ``ConnectionError`` saying
+    what to download and where.
     """
-    if name not in DOWNLOADS:
-        raise ValueError(f"unknown download {name!r}; choose from {sorted(DOWNLOADS)}")
-    url, md5 = DOWNLOADS[name]
+    if not isinstance(name, str) or name not in DOWNLOADS:
+        raise ValueError(f"name must be one of {sorted(DOWNLOADS)}, got {name!r}")
+    url, sha256, md5 = DOWNLOADS[name]
     directory = Path(directory or cache_dir())
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"the data directory {directory} is a file; set BOOK_DATA to a directory")
     path = directory / url.rsplit("/", 1)[-1]
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory where the download {name} belongs; remove it")
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(path.suffix + ".part")
-        try:
-            with urllib.request.urlopen(url, timeout=60) as r, open(partial, "wb") as f:
-                while block := r.read(1 << 20):
-                    f.write(block)
-        except (urllib.error.URLError, OSError) as e:
-            partial.unlink(missing_ok=True)
-            raise ConnectionError(
-                f"could not download {name} from {url} ({e}). Offline? Put the file at {path} "
-                f"by hand, or run at BOOK_SCALE=small, which needs no download."
-            ) from e
-        partial.rename(path)
-    got = md5sum(path) if md5 else None
-    if got != md5:
-        raise ValueError(
-            f"checksum mismatch for {path}: md5 {got}, expected {md5}. "
-            "Delete the file and download it again."
+        import pooch  # only when something must be downloaded
+        import requests
+
+        store = pooch.create(
+            path=directory,
+            base_url="",
+            registry={path.name: f"sha256:{sha256}"},
+            urls={path.name: url},
+            retry_if_failed=RETRIES,
         )
+        try:
+            store.fetch(path.name, progressbar=os.environ.get("BOOK_PROGRESS", "1") != "0")
+        except (requests.exceptions.RequestException, OSError) as e:
+            raise ConnectionError(
+                f"could not download {name} from {url} ({type(e).__name__}). Offline? Put the "
+                f"file at {path} by hand, or run at BOOK_SCALE=small, which needs no download."
+            ) from e
+        except ValueError as e:  # pooch: the downloaded file fails its SHA-256
+            raise ValueError(f"{url} does not match its SHA-256 after download: {e}") from e
+    _check(path, sha256, md5)
     return path
 
 
 def read_idx(path: Path) -> np.ndarray:
     """Parse an IDX file (MNIST's format, optionally gzipped) into a uint8 array."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise _damaged(Path(path), f"not a whole gzip file ({e})") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] == 0:
+        raise _damaged(Path(path), "not an unsigned-byte IDX file")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise _damaged(Path(path), "the IDX header is cut short")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape}, found {body.size} bytes of data")
+        raise _damaged(Path(path), f"the header says {shape}, found {body.size} bytes of data")
     return body.reshape(shape)
 
 
@@ -147,20 +189,25 @@ def mnist(split: str = "train", directory: Path | None = None):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     images = read_idx(fetch(f"mnist-{split}-images", directory))
     labels = read_idx(fetch(f"mnist-{split}-labels", directory)).astype(np.int64)
+    if len(images) != len(labels):
+        raise ValueError(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
     return images, labels
 
 
 def read_cifar_binary(path: Path, members: list[str]):
     """Parse CIFAR-10's binary batches (1 label byte + 3072 pixel bytes per record)."""
     images, labels = [], []
-    with tarfile.open(path, "r:gz") as tar:
-        for m in members:
-            raw = tar.extractfile(f"cifar-10-batches-bin/{m}").read()
-            if len(raw) % 3073:
-                raise ValueError(f"{m}: {len(raw)} bytes is not a whole number of records")
-            rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
-            labels.append(rec[:, 0].astype(np.int64))
-            images.append(rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for m in members:
+                raw = tar.extractfile(f"cifar-10-batches-bin/{m}").read()
+                if len(raw) % 3073:
+                    raise _damaged(Path(path), f"{m} is not a whole number of records")
+                rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
+                labels.append(rec[:, 0].astype(np.int64))
+                images.append(rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, KeyError) as e:
+        raise _damaged(Path(path), f"not a whole CIFAR-10 archive ({type(e).__name__}: {e})") from e
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -177,8 +224,13 @@ def cifar10(split: str = "train", directory: Path | None = None):
 def enwik8(directory: Path | None = None) -> bytes:
     """The first 10^8 bytes of English Wikipedia (Hutter prize data), as bytes."""
     path = fetch("enwik8", directory)
-    with zipfile.ZipFile(path) as z:
-        data = z.read("enwik8")
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = z.read("enwik8")
+    except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as e:
+        raise _damaged(path, f"not a whole enwik8.zip ({type(e).__name__}: {e})") from e
+    if hashlib.sha256(data).hexdigest() != ENWIK8_SHA256:
+        raise _damaged(path, "it does not unpack to enwik8 (sha256 mismatch)")
     if hashlib.md5(data).hexdigest() != ENWIK8_MD5:
-        raise ValueError(f"{path} does not unpack to enwik8 (checksum mismatch); delete it.")
+        raise _damaged(path, "it does not unpack to enwik8 (md5 mismatch)")
     return data

@@ -375,6 +375,21 @@ def _decryption_to_key(g: torch.Tensor) -> str:
     return "".join(key)
 
 
+MAX_ORDER = 5  # decipher's n: the model is a 26**n table (n = 5: 95 MB; n = 6 would be 2.5 GB)
+
+
+MAX_WORK = 10**9  # restarts · steps (· trials): annealing moves one search may make
+
+
+def _check_search_arguments(restarts, steps, trials: int = 1) -> None:
+    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
+        raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if restarts * max(steps, 1) * trials > MAX_WORK:
+        raise ValueError(f"restarts · steps · trials must be at most {MAX_WORK} annealing moves")
+
+
 def decipher(
     ciphertext: str,
     reference_text: str | NGramModel,
@@ -405,12 +420,13 @@ def decipher(
     True
     """
     _check_text(ciphertext, "ciphertext")
-    if not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if n > MAX_ORDER and not isinstance(reference_text, NGramModel):
+        raise ValueError(f"n must be at most {MAX_ORDER} (26**n table entries), got {n}")
+    _check_search_arguments(restarts, steps)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     if isinstance(reference_text, NGramModel):
         model = reference_text
     elif isinstance(reference_text, str):
@@ -453,6 +469,19 @@ def error_vs_length(
     ``found < true`` is a *search* error (a better key exists and was missed), one with
     ``found >= true`` and a nonzero error a *model* error (the model prefers a wrong plaintext).
     """
+    if not isinstance(model, NGramModel):
+        raise TypeError(f"model must be an NGramModel, got {type(model).__name__}")
+    _check_text(plaintext, "plaintext")
+    if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__len__") or not len(lengths):
+        raise ValueError(f"lengths must be a non-empty list of ints, got {lengths!r}")
+    for length in lengths:
+        if isinstance(length, bool) or not isinstance(length, int) or length < model.n:
+            raise ValueError(f"lengths must be ints >= n={model.n}, got {length!r}")
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be an int >= 1, got {trials!r}")
+    _check_search_arguments(restarts, steps, trials * len(lengths))
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
     idx = to_indices(plaintext, model.log_prob.device)
     if idx.numel() <= max(lengths):
         raise ValueError(f"plaintext has {idx.numel()} letters; need more than {max(lengths)}")

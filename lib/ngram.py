@@ -97,21 +97,31 @@ class Blend:
 def default_models(order: int = 4) -> list:
     """The models the ``ngram`` compressor mixes: KT of orders 0..k and the order-k blend."""
     order = _check_order(order)
+    if order > 64:
+        raise ValueError(f"order must be at most 64 (one model per order), got {order}")
     return [KT(j) for j in range(order + 1)] + [Blend(order)]
 
 
-def _blocks(n: int, block: int, progress: bool):
-    starts = range(0, n, block)
-    return runtime.progress(starts, desc="ngram", unit="block") if progress else starts
+FIRST_BLOCK, LAST_BLOCK = 512, 8192  # bytes per fingerprinted block (coding.doubling_blocks)
+
+
+def _blocks(n: int, progress: bool):
+    blocks = list(coding.doubling_blocks(n, FIRST_BLOCK, LAST_BLOCK))
+    return runtime.progress(blocks, desc="ngram", unit="block") if progress else blocks
 
 
 class Mixture:
     """Bayesian mixture of adaptive models with a uniform prior (posterior-weighted average)."""
 
     def __init__(self, models):
+        if isinstance(models, (str, bytes)) or not hasattr(models, "__iter__"):
+            raise TypeError(f"models must be a list of models, got {type(models).__name__}")
         self.models = list(models)
         if not self.models:
             raise ValueError("models must be a non-empty list of models")
+        for m in self.models:
+            if not all(hasattr(m, a) for a in ("predict", "update", "order")):
+                raise TypeError(f"models must hold models (predict, update, order), got {m!r:.40}")
         self.log_w = np.full(len(self.models), -np.log(len(self.models)))  # natural log
         self.span = max(m.order for m in self.models)  # bytes of history any model looks at
 
@@ -129,30 +139,35 @@ class Mixture:
             m.update(history, symbol)
 
     # -- as a compressor: both sides run this loop, byte by byte
-    def encode(
-        self, enc, x: np.ndarray, bits: np.ndarray, progress: bool = False, block: int = 512
-    ) -> int:
-        """Code bytes ``x`` into encoder ``enc``; fills ``bits`` and returns a CRC of the probs."""
-        data, crc = bytes(x), 0
-        rows = np.empty((block, V))
-        for lo in _blocks(len(x), block, progress):
-            hi = min(lo + block, len(x))
+    def encode(self, enc, x: np.ndarray, bits: np.ndarray, progress: bool = False) -> list[int]:
+        """Code bytes ``x`` into encoder ``enc``; fills ``bits`` and returns the CRC-32 of the
+        probabilities of every block (``coding.doubling_blocks``)."""
+        data, crcs = bytes(x), []
+        rows = np.empty((min(len(x), LAST_BLOCK), V))
+        for lo, hi in _blocks(len(x), progress):
             for t in range(lo, hi):
                 history = data[max(0, t - self.span) : t]
                 p, each = self.predict(history)
                 rows[t - lo] = p
                 bits[t] = -np.log2(p[x[t]])
                 self.update(history, x[t], each)
-            crc = zlib.crc32(rows[: hi - lo].tobytes(), crc)
+            crcs.append(zlib.crc32(rows[: hi - lo].tobytes()))
             enc.encode(x[lo:hi], rows[: hi - lo])
-        return crc
+        return crcs
 
-    def decode(self, dec, n: int, progress: bool = False, block: int = 512):
-        """The inverse of ``encode``: ``(bytes as uint8 array, CRC of the probs)``."""
-        out, crc = bytearray(), 0
-        rows = np.empty((block, V))
-        for lo in _blocks(n, block, progress):
-            hi = min(lo + block, n)
+    def decode(self, dec, n: int, progress: bool = False, expected=None):
+        """The inverse of ``encode``: ``(bytes as uint8 array, CRC-32 of every block)``. With
+        ``expected`` (the encoder's CRCs) it stops with ``CorruptStreamError`` at the first
+        block whose probabilities differ, and before decoding if there are too few."""
+        if expected is not None and len(expected) != coding.count_blocks(
+            n, FIRST_BLOCK, LAST_BLOCK
+        ):
+            raise coding.CorruptStreamError(
+                f"{len(expected)} fingerprints do not match a length of {n} bytes"
+            )
+        out, crcs = bytearray(), []
+        rows = np.empty((min(n, LAST_BLOCK), V))
+        for k, (lo, hi) in enumerate(_blocks(n, progress)):
             for t in range(lo, hi):
                 history = bytes(out[max(0, len(out) - self.span) :])
                 p, each = self.predict(history)
@@ -160,8 +175,12 @@ class Mixture:
                 s = int(dec.decode(p[None])[0])
                 self.update(history, s, each)
                 out.append(s)
-            crc = zlib.crc32(rows[: hi - lo].tobytes(), crc)
-        return np.frombuffer(bytes(out), dtype=np.uint8), crc
+            crcs.append(zlib.crc32(rows[: hi - lo].tobytes()))
+            if expected is not None and crcs[k] != expected[k]:
+                raise coding.CorruptStreamError(
+                    f"block {k}: the n-gram probabilities differ from the encoder's (corrupt file)"
+                )
+        return np.frombuffer(bytes(out), dtype=np.uint8), crcs
 
 
 def run(data: bytes, models) -> tuple[np.ndarray, np.ndarray]:

@@ -54,10 +54,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
+import os
 import struct
 import sys
+import tempfile
 import zlib
 from dataclasses import dataclass
 
@@ -70,6 +73,22 @@ from lib.models import GPT, GPTConfig
 
 BOS = 256  # the symbol every lane starts with; the model's vocabulary is 256 bytes + BOS
 KINDS = {"gpt": b"PQG1", "ngram": b"PQN1", "cm": context_mixing.KIND}  # container kinds
+# The largest settings the encoder accepts. The decoder reads settings from the file, so it
+# refuses anything beyond them: a hostile header cannot make it hang, abort or exhaust memory.
+LIMITS = {
+    "n_layer": 64,
+    "n_head": 64,
+    "n_embd": 4096,
+    "lanes": 4096,
+    "lane_length": 4096,
+    "first_lane_length": 4096,
+    "train_steps": 10_000,
+    "batch_size": 4096,
+    "seed": 2**32 - 1,
+    "threads": 256,
+    "ngram_order": 16,
+}
+MAX_FLOATS = 1 << 28  # parameters (12·n_layer·n_embd²) and cached keys/values, each (1 GiB)
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,7 @@ class PrequentialConfig:
             raise ValueError("first_lane_length must not exceed lane_length")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
             raise ValueError(f"lr must be in (0, 1), got {self.lr!r}")
+        _check_limits(self)
 
     def gpt_config(self) -> GPTConfig:
         return GPTConfig(
@@ -127,6 +147,23 @@ class PrequentialConfig:
             n_head=self.n_head,
             n_embd=self.n_embd,
         )
+
+
+def _check_limits(cfg: PrequentialConfig) -> None:
+    """``ValueError`` for settings beyond ``LIMITS`` (or a bool where an int belongs)."""
+    for name, limit in LIMITS.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int, got {value!r}")
+        if value > limit:
+            raise ValueError(f"{name} must be at most {limit}, got {value}")
+    if isinstance(cfg.lr, bool) or not math.isfinite(cfg.lr):
+        raise ValueError(f"lr must be a finite number, got {cfg.lr!r}")
+    if cfg.model == "gpt":
+        if 12 * cfg.n_layer * cfg.n_embd**2 > MAX_FLOATS:
+            raise ValueError(f"n_layer={cfg.n_layer}, n_embd={cfg.n_embd}: model too large")
+        if 2 * cfg.n_layer * cfg.lanes * cfg.lane_length * cfg.n_embd > MAX_FLOATS:
+            raise ValueError("n_layer·lanes·lane_length·n_embd: key/value cache too large")
 
 
 def chunks(n: int, cfg: PrequentialConfig):
@@ -305,17 +342,45 @@ def _header(cfg: PrequentialConfig, n: int, fingerprints: list[int]) -> bytes:
     return _LEN.pack(len(meta)) + meta + _LEN.pack(len(fingerprints)) + fps
 
 
+_META_LIMIT = 1 << 12  # bytes the settings may inflate to (they take about a hundred)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} in the settings")
+
+
 def _parse_header(payload: bytes):
+    """``(cfg, n, fingerprints, stream)`` of a prequential payload, or ``CorruptStreamError`` for
+    anything the encoder cannot have written: settings beyond ``LIMITS``, a settings block that
+    inflates beyond ``_META_LIMIT``, or a number of fingerprints that does not fit ``n``."""
     try:
         (m,) = _LEN.unpack_from(payload, 0)
-        meta = json.loads(zlib.decompress(payload[4 : 4 + m]).decode())
+        if m > len(payload) - 8:
+            raise ValueError(f"a settings block of {m} bytes in a payload of {len(payload)}")
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(payload[4 : 4 + m], _META_LIMIT)
+        if inflate.unconsumed_tail or inflate.unused_data or not inflate.eof:
+            raise ValueError(f"the settings block is not {_META_LIMIT} bytes or fewer of zlib")
+        meta = json.loads(raw.decode(), parse_constant=_no_constant)
+        if not isinstance(meta, dict) or set(meta) != {"cfg", "n"}:
+            raise ValueError("the settings are not an object with keys cfg and n")
+        if not isinstance(meta["cfg"], dict):
+            raise ValueError("cfg is not an object")
         cfg = PrequentialConfig(**meta["cfg"])
-        n = int(meta["n"])
+        n = meta["n"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 1 << 63:
+            raise ValueError(f"n must be a non-negative int, got {n!r}")
         (count,) = _LEN.unpack_from(payload, 4 + m)
         at = 8 + m
         if len(payload) < at + 4 * count:
             raise ValueError("truncated fingerprints")
-        fps = [_LEN.unpack_from(payload, at + 4 * i)[0] for i in range(count)]
+        if cfg.model == "ngram":
+            expected = coding.count_blocks(n, ngram.FIRST_BLOCK, ngram.LAST_BLOCK)
+        else:  # counted up to one more than stored: n may be huge
+            expected = sum(1 for _ in itertools.islice(chunks(n, cfg), count + 1))
+        if expected != count:
+            raise ValueError(f"{count} fingerprints cannot cover a length of {n} bytes")
+        fps = list(struct.unpack_from(f">{count}I", payload, at))
     except (
         struct.error,
         zlib.error,
@@ -324,6 +389,9 @@ def _parse_header(payload: bytes):
         KeyError,
         TypeError,
         ValueError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
     ) as e:
         raise coding.CorruptStreamError(f"bad prequential header: {e}") from e
     return cfg, n, fps, payload[at + 4 * count :]
@@ -346,7 +414,7 @@ def compress(
     bits = np.zeros(len(x))
     if cfg.model == "ngram":
         mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
-        fingerprints = [mix.encode(enc, x, bits, progress)]
+        fingerprints = mix.encode(enc, x, bits, progress)
     else:
 
         def encode(probs, positions):
@@ -378,8 +446,8 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
         dec = coding.Decoder(stream)
         if cfg.model == "ngram":
             mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
-            x, fp = mix.decode(dec, n, progress)
-            if [fp] != stored:
+            x, fps = mix.decode(dec, n, progress, expected=stored)
+            if fps != stored:
                 raise coding.CorruptStreamError("model probabilities differ from the encoder's")
         else:
 
@@ -404,8 +472,62 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
 
 
 # ---------------------------------------------------------------- command line
+# what the command line reports as one line "error: ..." (exit code 1), never as a traceback
+_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, MemoryError, RuntimeError, OSError)
+
+
+def _check_paths(source: str, target: str) -> None:
+    """``OSError`` with a one-line reason, before any work, if IN cannot be read or OUT written."""
+    if not os.path.exists(source):
+        raise OSError(f"{source}: no such file")
+    if os.path.isdir(source):
+        raise OSError(f"{source} is a directory, not a file")
+    if os.path.isdir(target):
+        raise OSError(f"{target} is a directory, not a file")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise OSError(f"{folder}: the output's directory does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OSError(f"{folder}: no permission to write there")
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise OSError(f"{target}: no permission to overwrite it")
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it onto
+    ``path``: a failed or interrupted write leaves ``path`` as it was."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~mask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable (not possible on every system)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.prequential compress|decompress IN OUT`` (a progress bar on stderr)."""
+    """``python -m lib.prequential compress|decompress IN OUT`` (a progress bar on stderr).
+
+    Paths are checked before any work; OUT is replaced atomically, so a failed run leaves it as
+    it was; every error is one line on stderr with exit code 1 (130 if interrupted).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m lib.prequential", description="Prequential (train-while-coding) compressor."
     )
@@ -420,20 +542,26 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("input")
     d.add_argument("output")
     args = parser.parse_args(argv)
-    with open(args.input, "rb") as f:
-        data = f.read()
     try:
-        if args.command == "compress":
+        _check_paths(args.input, args.output)
+        if args.command == "compress":  # settings first: a bad one fails before any work
             fields = {f.name for f in dataclasses.fields(PrequentialConfig)}
             chosen = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-            out = compress(data, PrequentialConfig(**chosen), progress=True)
+            cfg = PrequentialConfig(**chosen)
+        with open(args.input, "rb") as f:
+            data = f.read()
+        if args.command == "compress":
+            out = compress(data, cfg, progress=True)
         else:
             out = decompress(data, progress=True)
-    except (ValueError, TypeError) as e:  # CorruptStreamError is a ValueError
-        print(f"error: {e}", file=sys.stderr)
+        _write_atomically(args.output, out)
+    except KeyboardInterrupt:
+        print("error: interrupted; the output was not written", file=sys.stderr)
+        return 130
+    except _ERRORS as e:  # CorruptStreamError is a ValueError
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"error: {message}", file=sys.stderr)
         return 1
-    with open(args.output, "wb") as f:
-        f.write(out)
     print(f"{args.command}ed {len(data)} -> {len(out)} bytes", file=sys.stderr)
     return 0
 

@@ -42,6 +42,51 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- argument checks
+def _check_int(value, name: str, low: int = 0) -> int:
+    """``value`` as an int ≥ ``low``: a bool, a float or anything else is refused by name."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be ≥ {low}, got {value!r}")
+    return int(value)
+
+
+def _check_number(value, name: str, low: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a finite float ≥ ``low`` (> ``low`` if ``strict``); NaN and inf refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < low or (strict and value == low):
+        raise ValueError(f"{name} must be finite and {'>' if strict else '≥'} {low}, got {value!r}")
+    return float(value)
+
+
+MAX_LEVEL = 1 << 20  # K: the level code's header has one count per level in -K..K
+MAX_STEPS = 100_000  # optimizer steps of fit_softmax / fit_quantized
+
+
+def _check_level(max_level) -> int:
+    if _check_int(max_level, "max_level") > MAX_LEVEL:
+        raise ValueError(f"max_level must be at most {MAX_LEVEL}, got {max_level}")
+    return int(max_level)
+
+
+def _as_integers(values, name: str) -> np.ndarray:
+    """``values`` as an int64 array; floats are accepted only when they are whole numbers."""
+    try:
+        a = np.asarray(values)
+        if a.dtype == object or a.dtype.kind not in "biuf":
+            raise TypeError
+        f = a.astype(np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be an array of integers, got {values!r}") from e
+    if a.dtype.kind == "f" and not (np.isfinite(f).all() and (f == np.round(f)).all()):
+        raise ValueError(f"{name} must be whole numbers, got {values!r}")
+    if a.size and np.abs(f).max() >= 2.0**62:
+        raise ValueError(f"{name} must be integers below 2**62 in size, got {values!r}")
+    return a.astype(np.int64)
+
+
 # ---------------------------------------------------------------- quantization
 def quantize_uniform(w, bits: int):
     """Uniform symmetric quantization of an array ``w`` to ``bits`` bits per entry (chapter 1).
@@ -54,7 +99,12 @@ def quantize_uniform(w, bits: int):
     """
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 52:
         raise ValueError(f"bits must be an int in 1..52, got {bits!r}")
-    w = np.asarray(w, dtype=np.float64)
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"w must be an array of numbers, got {type(w).__name__}") from e
+    if not w.size:
+        raise ValueError("w must not be empty (there is no step to choose)")
     if not np.all(np.isfinite(w)):
         raise ValueError("w must be finite")
     if bits == 1:
@@ -74,8 +124,9 @@ def quantize_uniform(w, bits: int):
 # ---------------------------------------------------------------- enumerative code
 def multinomial(counts) -> int:
     """``n! / Π_j n_j!`` for ``n = Σ_j n_j``, exactly (a Python int)."""
+    counts = _as_integers(counts, "counts").ravel()
     total, out = 0, 1
-    for c in counts:
+    for c in counts.tolist():
         if c < 0:
             raise ValueError(f"counts must be ≥ 0, got {counts!r}")
         total += int(c)
@@ -86,7 +137,10 @@ def multinomial(counts) -> int:
 def enumerative_rank(symbols, alphabet_size: int) -> tuple[int, list[int]]:
     """The lexicographic index of ``symbols`` (ints in ``0..V-1``) among all sequences with the
     same counts; returns ``(rank, counts)`` with ``0 ≤ rank < multinomial(counts)``."""
-    s = [int(x) for x in np.asarray(symbols).ravel()]
+    alphabet_size = _check_int(alphabet_size, "alphabet_size", 1)
+    if alphabet_size > 2 * MAX_LEVEL + 1:
+        raise ValueError(f"alphabet_size must be at most {2 * MAX_LEVEL + 1}, got {alphabet_size}")
+    s = _as_integers(symbols, "symbols").ravel().tolist()
     if any(x < 0 or x >= alphabet_size for x in s):
         raise ValueError(f"symbols must lie in 0..{alphabet_size - 1}")
     counts = [0] * alphabet_size
@@ -104,7 +158,8 @@ def enumerative_rank(symbols, alphabet_size: int) -> tuple[int, list[int]]:
 
 def enumerative_unrank(rank: int, counts) -> list[int]:
     """Inverse of ``enumerative_rank``: the sequence with these ``counts`` at index ``rank``."""
-    left = [int(c) for c in counts]
+    rank = _check_int(rank, "rank")
+    left = _as_integers(counts, "counts").ravel().tolist()
     remaining = multinomial(left)
     if not 0 <= rank < remaining:
         raise ValueError(f"rank must lie in 0..{remaining - 1}, got {rank}")
@@ -127,7 +182,8 @@ def _width(count: int) -> int:
 
 def encode_levels(levels, max_level: int) -> str:
     """Prefix-free code word of integer levels in ``-K..K`` (``K = max_level``); see module doc."""
-    k = np.asarray(levels, dtype=np.int64).ravel()
+    max_level = _check_level(max_level)
+    k = _as_integers(levels, "levels").ravel()  # 0.9 is refused, not truncated to 0
     if np.any(np.abs(k) > max_level):
         raise ValueError(f"levels must lie in -{max_level}..{max_level}")
     rank, counts = enumerative_rank(k + max_level, 2 * max_level + 1)
@@ -139,6 +195,11 @@ def encode_levels(levels, max_level: int) -> str:
 def decode_levels(bits: str, n: int, max_level: int, pos: int = 0) -> tuple[np.ndarray, int]:
     """Read ``n`` levels written by ``encode_levels`` from ``bits[pos:]``; returns
     ``(levels, position after the code word)``. Raises ``ValueError`` on corrupt input."""
+    if not isinstance(bits, str) or set(bits) - {"0", "1"}:
+        raise ValueError("bits must be a string of '0' and '1'")
+    n, max_level = _check_int(n, "n"), _check_level(max_level)
+    if not 0 <= _check_int(pos, "pos") <= len(bits):
+        raise ValueError(f"pos must lie in 0..{len(bits)}, got {pos}")
     counts = []
     for _ in range(2 * max_level + 1):
         c, pos = integer_codes.delta_decode(bits, pos)
@@ -157,7 +218,8 @@ def decode_levels(bits: str, n: int, max_level: int, pos: int = 0) -> tuple[np.n
 def encode_classifier(menu_index: int, menu_size: int, levels, max_level: int) -> str:
     """Code word of a quantized classifier: ``⌈log2 menu_size⌉`` bits naming the entry of a finite
     menu fixed in advance (architecture, step ``Δ``, ``K``), then ``encode_levels`` (chapter 1)."""
-    if not 0 <= menu_index < menu_size:
+    menu_size = _check_int(menu_size, "menu_size", 1)
+    if not 0 <= _check_int(menu_index, "menu_index") < menu_size:
         raise ValueError(f"menu_index must lie in 0..{menu_size - 1}, got {menu_index!r}")
     width = _width(menu_size)
     head = format(menu_index, f"0{width}b") if width else ""
@@ -170,6 +232,7 @@ def decode_classifier(bits: str, menu_size: int, n_of, max_level_of) -> tuple[in
     ``ValueError``."""
     if not isinstance(bits, str) or set(bits) - {"0", "1"}:
         raise ValueError("bits must be a string of '0' and '1'")
+    menu_size = _check_int(menu_size, "menu_size", 1)
     width = _width(menu_size)
     if len(bits) < width:
         raise ValueError("truncated code word")
@@ -183,6 +246,22 @@ def decode_classifier(bits: str, menu_size: int, n_of, max_level_of) -> tuple[in
 
 
 # ---------------------------------------------------------------- training the classifier
+def _check_features(features, labels) -> None:
+    import torch
+
+    if not isinstance(features, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError("features and labels must be torch tensors")
+    if features.ndim != 2 or labels.ndim != 1 or len(features) != len(labels) or not len(labels):
+        raise ValueError(
+            f"features (m × P) and labels (m,) must match and be non-empty, got "
+            f"{tuple(features.shape)} and {tuple(labels.shape)}"
+        )
+    if labels.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8) or labels.min() < 0:
+        raise ValueError("labels must be non-negative integers (class indices)")
+    if not torch.isfinite(features).all():
+        raise ValueError("features must be finite")
+
+
 def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
     """A linear softmax classifier ``argmax_c (x W)_c`` fit by L-BFGS on
     ``cross-entropy + l1 Σ|W|`` (chapter 1), without a bias, by ``lib.softmax_regression``.
@@ -190,8 +269,11 @@ def fit_softmax(features, labels, l1: float = 0.0, steps: int = 200):
     (P × classes). Deterministic for fixed inputs."""
     from lib import softmax_regression
 
-    if l1 < 0:
-        raise ValueError(f"l1 must be ≥ 0, got {l1!r}")
+    if _check_number(l1, "l1") > 1e6:
+        raise ValueError(f"l1 must be at most 1e6 (beyond, every weight is 0), got {l1!r}")
+    if _check_int(steps, "steps", 1) > MAX_STEPS:
+        raise ValueError(f"steps must be at most {MAX_STEPS}, got {steps}")
+    _check_features(features, labels)
     classes = int(labels.max()) + 1
     fit = softmax_regression.fit(
         features, labels, max(classes, 2), l1=l1, bias=False, max_iter=steps
@@ -214,8 +296,17 @@ def fit_quantized(
     Starts from ``W0``; returns the integer levels (P × classes, int64 numpy)."""
     import torch
 
-    if step <= 0:
-        raise ValueError(f"step must be > 0, got {step!r}")
+    step = _check_number(step, "step", strict=True)  # NaN used to give levels of -2**63
+    max_level = _check_level(max_level)
+    l1 = _check_number(l1, "l1")
+    if _check_int(epochs, "epochs") > MAX_STEPS:
+        raise ValueError(f"epochs must be at most {MAX_STEPS}, got {epochs}")
+    lr = _check_number(lr, "lr", strict=True)
+    _check_features(features, labels)
+    if not isinstance(W0, torch.Tensor) or W0.ndim != 2 or W0.shape[0] != features.shape[1]:
+        raise ValueError(f"W0 must be a (P × classes) tensor, P = {features.shape[1]} features")
+    if not torch.isfinite(W0).all():
+        raise ValueError("W0 must be finite")
     W = W0.clone().requires_grad_(True)
     opt = torch.optim.Adam([W], lr=lr)
 

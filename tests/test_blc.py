@@ -1,5 +1,7 @@
 """lib.blc: the code round-trips, known terms, reduction, step limits, enumeration counts."""
 
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,3 +188,61 @@ def test_universal_prior_and_prefix_complexities():
         assert prior[x] >= 2.0 ** -KP[x]  # the shortest description alone
         assert KP[x] == blc.prefix_length(K[x]) >= K[x]
     assert blc.prefix_length(0) == 1 and blc.prefix_length(3) == 3 + len(integer_codes.delta(4))
+
+
+# ---------------------------------------------------------------- hostile arguments (issue 16)
+def test_deep_terms_parse_compare_and_print_without_recursion():
+    deep = blc.parse("λ" * 10_000 + " 1")  # was a RecursionError
+    assert blc.size(deep) == 2 * 10_000 + 2
+    nested = blc.parse("(" * 5_000 + "λ 1" + ")" * 5_000)
+    assert nested == blc.IDENTITY
+    result = blc.normalize(deep)
+    assert result == blc.normalize(deep)  # == of deep results used to recurse
+    assert result != blc.normalize(blc.IDENTITY)
+    assert len(repr(result)) < 200 and "halted" in repr(result)  # so did repr
+
+
+def test_parse_is_unchanged_on_ordinary_input():
+    assert blc.parse("λx y. x") == blc.TRUE
+    assert blc.parse(r"\x. x x") == ((0, 0),)
+    assert blc.parse("(λx y. x y) (λ 1)") == ((((1, 0),),), (0,))
+    assert blc.parse("λ λ 2") == blc.TRUE
+    for bad, match in [
+        ("λx. y", "unbound"),
+        ("(λ 1", "missing"),
+        ("λ 2", "not bound"),
+        ("", "empty"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            blc.parse(bad)
+    with pytest.raises(ValueError, match="unexpected"):
+        blc.parse("λ 1)")
+
+
+def test_normalize_validates_its_term():
+    for bad in ("x", (1, 2, 3), [0], 1.5, ((0,), "a")):
+        with pytest.raises(ValueError, match="not a term"):
+            blc.normalize(bad)
+    with pytest.raises(ValueError, match="max_steps"):
+        blc.normalize(blc.IDENTITY, max_steps=True)
+
+
+def test_decode_prefix_start_is_checked():
+    bits = blc.encode(blc.IDENTITY)
+    for start in (-2, -1, len(bits) + 1, 1.0, True):
+        with pytest.raises(ValueError, match="start"):
+            blc.decode_prefix(bits, start=start)  # -2 used to return a wrong term
+    assert blc.decode_prefix("11" + bits, start=2) == (blc.IDENTITY, 6)
+
+
+def test_count_terms_without_recursion():
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(150)  # the old recursion needed n/2 levels and more
+    try:
+        assert blc.count_terms(160) > 10**30
+    finally:
+        sys.setrecursionlimit(limit)
+    with pytest.raises(ValueError, match="at most"):
+        blc.count_terms(2000)  # hours of work: refused with a reason
+    with pytest.raises(ValueError, match="n must"):
+        blc.count_terms(-1)

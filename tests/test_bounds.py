@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib import bounds
@@ -119,11 +119,13 @@ def test_kl_inverse_vectorized():
     assert np.allclose(out, [bounds.kl_inverse_upper(a, b) for a, b in zip(q, c, strict=True)])
 
 
+@settings(max_examples=30, deadline=None)
 @given(err=st.floats(0.0, 0.9), bits=st.floats(0.0, 1e4), m=st.integers(1, 10**6))
 def test_occam_bound_at_least_train_error(err, bits, m):
     assert bounds.occam_bound(err, bits, m, 0.05) >= err
 
 
+@settings(max_examples=30, deadline=None)
 @given(err=st.floats(0.0, 0.5), bits=st.floats(0.0, 1e3), m=st.integers(10, 10**5))
 def test_occam_bound_monotone(err, bits, m):
     b = bounds.occam_bound(err, bits, m, 0.05)
@@ -239,3 +241,47 @@ def test_pac_bayes_point_mass_is_occam_with_a_larger_log_term():
     c = (bits * math.log(2) + math.log(2 * math.sqrt(m) / d)) / m
     assert pb == pytest.approx(bounds.kl_inverse_upper(err, c))
     assert pb > bounds.occam_bound(err, bits, m, d)  # ln(2√m/δ) > ln(1/δ)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bounds.hoeffding_bound(math.nan, 0.1),
+        lambda: bounds.finite_class_epsilon(10, math.nan, 0.05),
+        lambda: bounds.vc_bound(3, math.inf, 0.05),
+        lambda: bounds.union_bound(10, math.nan, 0.1),
+        lambda: bounds.union_bound(math.inf, 100, 0.1),
+        lambda: bounds.union_bound(None, 100, 0.1, log_size=math.nan),
+        lambda: bounds.occam_bound(0.1, 10, math.nan, 0.05),
+    ],
+    ids=["hoeffding-nan", "finite-nan", "vc-inf", "union-nan", "union-inf-F", "log-size", "occam"],
+)
+def test_nan_and_inf_are_refused(call):
+    # issue 16: these returned nan (nan < 1 is False, so the old checks let NaN through)
+    with pytest.raises(ValueError, match="must"):
+        call()
+
+
+def test_sample_complexity_for_tiny_eps_is_an_exact_int():
+    # issue 16: 1e-160 raised OverflowError, 1e-170 ZeroDivisionError
+    for eps in (1e-160, 1e-170, 5e-324):
+        m = bounds.sample_complexity(10, eps, 0.05)
+        assert isinstance(m, int) and m > 10**300
+    # and the exact rational formula agrees with the float one where floats suffice
+    m = bounds.sample_complexity(10, 0.01, 0.05)
+    assert m == math.ceil((math.log(10) + math.log(2 / 0.05)) / (2 * 0.01**2))
+
+
+def test_shapes_and_types_are_named():
+    with pytest.raises(ValueError, match="broadcast"):
+        bounds.kl_bernoulli([0.1, 0.2], [0.1, 0.2, 0.3])
+    with pytest.raises(TypeError, match="q"):
+        bounds.kl_bernoulli("x", 0.5)
+    with pytest.raises(ValueError, match="broadcast"):
+        bounds.occam_bound([0.1, 0.2], [1, 2, 3], 100, 0.05)
+    with pytest.raises(ValueError, match="w_star"):
+        bounds.halfspace_test_errors(torch.ones(3, 2), torch.ones(3), 0.1)
+    with pytest.raises(ValueError, match="m must be an int"):
+        bounds.sample_halfspace_data(torch.ones(2), 0.1, 2.5, 3, torch.Generator())
+    with pytest.raises(ValueError, match="X must be"):
+        bounds.max_deviation(torch.ones(3, 2), torch.ones(3), torch.ones(2, 5, 4), torch.ones(2, 5))

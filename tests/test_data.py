@@ -1,8 +1,10 @@
+import functools
 import gzip
 import hashlib
+import http.server
 import io
 import tarfile
-import urllib.error
+import threading
 import zipfile
 
 import numpy as np
@@ -15,7 +17,7 @@ def test_shipped_corpus_is_english_prose():
     t = data.text()
     assert len(t) > 400_000
     assert t.count(" the ") > 3000
-    with pytest.raises(ValueError, match="unknown corpus"):
+    with pytest.raises(ValueError, match="unknown corpus: name"):
         data.text("nope")
 
 
@@ -35,6 +37,10 @@ def _idx_bytes(arr):
     return gzip.compress(header + arr.astype(np.uint8).tobytes())
 
 
+def _digests(payload: bytes):
+    return hashlib.sha256(payload).hexdigest(), hashlib.md5(payload).hexdigest()
+
+
 @pytest.fixture
 def local_downloads(tmp_path, monkeypatch):
     """Put small files in the MNIST/CIFAR/enwik8 formats in a cache, with their checksums."""
@@ -43,10 +49,8 @@ def local_downloads(tmp_path, monkeypatch):
 
     def put(name, filename, payload, md5=True):
         (tmp_path / filename).write_bytes(payload)
-        table[name] = (
-            f"https://example.invalid/{filename}",
-            hashlib.md5(payload).hexdigest() if md5 else None,
-        )
+        sha, m = _digests(payload)
+        table[name] = (f"https://example.invalid/{filename}", sha, m if md5 else None)
 
     for split, prefix in [("train", "train"), ("test", "t10k")]:
         put(
@@ -69,6 +73,7 @@ def local_downloads(tmp_path, monkeypatch):
             tar.addfile(info, io.BytesIO(rec.tobytes()))
     put("cifar10", "cifar-10-binary.tar.gz", buf.getvalue())
     monkeypatch.setattr(data, "DOWNLOADS", table)
+    monkeypatch.setattr(data, "RETRIES", 0)
     monkeypatch.setenv("BOOK_DATA", str(tmp_path))
     return tmp_path, put
 
@@ -87,36 +92,123 @@ def test_loaders_parse_local_copies(local_downloads):
 def test_checksum_mismatch_is_refused(local_downloads):
     directory, _ = local_downloads
     (directory / "train-labels-idx1-ubyte.gz").write_bytes(b"corrupted")
-    with pytest.raises(ValueError, match="checksum"):
+    with pytest.raises(ValueError, match="checksum.*Delete the file and retry"):
         data.mnist("train")
+
+
+def test_md5_is_a_second_check(local_downloads, monkeypatch):
+    url, sha, _ = data.DOWNLOADS["cifar10"]
+    monkeypatch.setitem(data.DOWNLOADS, "cifar10", (url, sha, "0" * 32))
+    with pytest.raises(ValueError, match="md5"):
+        data.cifar10("test")
+
+
+ENWIK = b"<mediawiki>not the real thing</mediawiki>"
+
+
+def _zip(members: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in members.items():
+            z.writestr(k, v)
+    return buf.getvalue()
 
 
 def test_enwik8_content_is_checked(local_downloads, monkeypatch):
     directory, put = local_downloads
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("enwik8", b"<mediawiki>not the real thing</mediawiki>")
-    put("enwik8", "enwik8.zip", buf.getvalue(), md5=False)
-    with pytest.raises(ValueError, match="enwik8"):
+    put("enwik8", "enwik8.zip", _zip({"enwik8": ENWIK}), md5=False)
+    with pytest.raises(ValueError, match="enwik8.*Delete"):
         data.enwik8()
-    monkeypatch.setattr(
-        data, "ENWIK8_MD5", hashlib.md5(b"<mediawiki>not the real thing</mediawiki>").hexdigest()
-    )
+    sha, md5 = _digests(ENWIK)
+    monkeypatch.setattr(data, "ENWIK8_SHA256", sha)
+    monkeypatch.setattr(data, "ENWIK8_MD5", md5)
     assert data.enwik8().startswith(b"<mediawiki>")
+    monkeypatch.setattr(data, "ENWIK8_MD5", "0" * 32)  # MD5, the published check, also holds
+    with pytest.raises(ValueError, match="md5"):
+        data.enwik8()
 
 
-def test_offline_gives_a_plain_message(tmp_path, monkeypatch):
-    def refuse(*a, **k):
-        raise urllib.error.URLError("no network")
+@pytest.mark.parametrize(
+    "blob",
+    [_zip({"enwik8": ENWIK * 50})[:-30], _zip({"enwik8": ENWIK * 50})[:60], _zip({"other": b"x"})],
+    ids=["truncated-end", "truncated-body", "missing-member"],
+)
+def test_damaged_zip_says_delete_and_retry(local_downloads, blob):
+    directory, put = local_downloads
+    put("enwik8", "enwik8.zip", blob, md5=False)
+    with pytest.raises(ValueError, match="Delete the file and retry"):
+        data.enwik8()
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", refuse)
+
+def test_damaged_archives_say_delete_and_retry(local_downloads):
+    directory, put = local_downloads
+    whole = (directory / "cifar-10-binary.tar.gz").read_bytes()
+    put("cifar10", "cifar-10-binary.tar.gz", whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match="Delete the file and retry"):
+        data.cifar10("train")
+    put("mnist-train-images", "train-images-idx3-ubyte.gz", gzip.compress(b"\0\0\x08"))
+    with pytest.raises(ValueError, match="Delete the file and retry"):
+        data.mnist("train")
+
+
+def test_cache_path_that_is_a_file(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("not a directory")
+    monkeypatch.setenv("BOOK_DATA", str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match="is a file"):
+        data.fetch("cifar10")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over ``tmp_path / "served"``: pooch's real download path, offline."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_download_with_pooch_checks_sha256(server, tmp_path, monkeypatch):
+    root, base = server
+    payload = _idx_bytes(np.arange(12).reshape(3, 4))
+    (root / "x.gz").write_bytes(payload)
+    sha, md5 = _digests(payload)
+    monkeypatch.setattr(data, "RETRIES", 0)
+    monkeypatch.setattr(data, "DOWNLOADS", {"x": (f"{base}/x.gz", sha, md5)})
+    cache = tmp_path / "cache" / "deeper"  # created on demand
+    path = data.fetch("x", cache)
+    assert path == cache / "x.gz" and path.read_bytes() == payload
+    assert np.array_equal(data.read_idx(path), np.arange(12).reshape(3, 4))
+    (root / "y.gz").write_bytes(payload)
+    monkeypatch.setattr(data, "DOWNLOADS", {"y": (f"{base}/y.gz", "0" * 64, None)})
+    with pytest.raises(ValueError, match="SHA-256"):
+        data.fetch("y", cache)
+    assert sorted(p.name for p in cache.iterdir()) == ["x.gz"]  # nothing half-written kept
+
+
+def test_offline_gives_a_plain_message(server, tmp_path, monkeypatch):
+    root, base = server
+    monkeypatch.setattr(data, "RETRIES", 0)
+    monkeypatch.setattr(data, "DOWNLOADS", {"z": (f"{base}/absent.gz", "0" * 64, None)})
     with pytest.raises(ConnectionError, match="Offline"):
-        data.fetch("cifar10", tmp_path)
-    assert not list(tmp_path.iterdir())  # no partial file left behind
+        data.fetch("z", tmp_path / "cache")
+    monkeypatch.setattr(data, "DOWNLOADS", {"z": ("http://127.0.0.1:9/z.gz", "0" * 64, None)})
+    with pytest.raises(ConnectionError, match="Offline"):
+        data.fetch("z", tmp_path / "cache")
+    assert not list((tmp_path / "cache").iterdir())  # no partial file left behind
 
 
 def test_truncated_idx_is_refused(tmp_path):
     path = tmp_path / "x.gz"
     path.write_bytes(_idx_bytes(np.zeros((4, 3), np.uint8))[:-5])
-    with pytest.raises((ValueError, EOFError)):
+    with pytest.raises(ValueError, match="Delete"):
         data.read_idx(path)

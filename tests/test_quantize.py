@@ -124,3 +124,37 @@ def test_training_is_deterministic_and_learns():
     levels = quantize.fit_quantized(X, y, W1, W1.abs().max().item() / 2, 1, epochs=50)
     assert set(np.unique(levels)) <= {-1, 0, 1}
     assert (X @ torch.tensor(levels, dtype=torch.float32)).argmax(1).eq(y).float().mean() > 0.9
+
+
+def test_silent_garbage_is_refused():
+    # issue 16: each of these returned a wrong answer without a word
+    with pytest.raises(ValueError, match="levels must be whole"):
+        quantize.encode_levels([0.9, -0.9], 1)  # was truncated to [0, 0]
+    with pytest.raises(ValueError, match="step"):
+        quantize.fit_quantized(
+            torch.ones(2, 3), torch.tensor([0, 1]), torch.zeros(3, 2), step=math.nan, max_level=1
+        )  # gave levels of -2**63
+    with pytest.raises(ValueError, match="counts"):
+        quantize.multinomial([2.5, 1])  # returned 3
+    with pytest.raises(ValueError, match="empty"):
+        quantize.quantize_uniform([], 1)  # returned step nan
+    assert quantize.multinomial([2.0, 1]) == 3  # whole floats are fine
+    assert quantize.decode_levels(quantize.encode_levels([1.0, -1.0], 1), 2, 1)[0].tolist() == [
+        1,
+        -1,
+    ]
+
+
+def test_arguments_are_named():
+    with pytest.raises(TypeError, match="max_level"):
+        quantize.encode_levels([0, 1], 1.5)
+    with pytest.raises(ValueError, match="pos"):
+        quantize.decode_levels("0101", 1, 1, pos=-2)
+    with pytest.raises(ValueError, match="labels"):
+        quantize.fit_softmax(torch.ones(3, 2), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="l1"):
+        quantize.fit_softmax(torch.ones(2, 2), torch.tensor([0, 1]), l1=math.nan)
+    with pytest.raises(ValueError, match="W0"):
+        quantize.fit_quantized(torch.ones(2, 3), torch.tensor([0, 1]), torch.zeros(2, 2), 0.1, 1)
+    with pytest.raises(TypeError, match="rank"):
+        quantize.enumerative_unrank(1.5, [1, 1])
