@@ -64,3 +64,13 @@ def test_long_code_lines_are_reported_not_failed_until_switched_on(tmp_path, mon
     assert notebooks.problems(path, warnings) == [] and "cell 1: 1 line" in warnings[0]
     monkeypatch.setattr(notebooks, "LINE_LENGTH_FAILS", True)
     assert "cell 1: 1 line" in notebooks.problems(path)[0]
+
+
+def test_a_glue_only_cell_must_hide_its_input():
+    # catches bookkeeping shown to readers: a cell that only glues, without remove-input
+    def cell(source, tags=()):
+        return {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source}
+
+    nb = {"cells": [cell('runtime.glue({"a": 1})'), cell("x = 1\nruntime.glue({'a': x})"),
+                    cell('runtime.glue({"a": 1})', ["remove-input"])]}  # fmt: skip
+    assert notebooks.visible_glue(nb) == [0]

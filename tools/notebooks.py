@@ -132,6 +132,32 @@ def long_lines(nb: dict, limit: int = MAX_LINE) -> list[str]:
     return found
 
 
+def visible_glue(nb: dict) -> list[int]:
+    """Code cells that only call ``runtime.glue`` but show their input: the reader should see
+    the experiment, not its bookkeeping (such cells are tagged ``remove-input``)."""
+    import ast
+
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or "runtime.glue(" not in source:
+            continue
+        try:
+            body = ast.parse(source).body
+        except SyntaxError:
+            continue
+        only_glue = all(
+            isinstance(st, ast.Expr)
+            and isinstance(st.value, ast.Call)
+            and ast.unparse(st.value.func) == "runtime.glue"
+            for st in body
+        )
+        tags = cell.get("metadata", {}).get("tags", [])
+        if only_glue and not {"remove-input", "remove-cell"} & set(tags):
+            found.append(i)
+    return found
+
+
 def problems(path: Path, warnings: list[str] | None = None) -> list[str]:
     """What `check` fails on for one chapter; over-long code lines go to ``warnings`` (a list to
     fill) while LINE_LENGTH_FAILS is off, else they are problems too."""
@@ -146,6 +172,8 @@ def problems(path: Path, warnings: list[str] | None = None) -> list[str]:
         found.append(f"{path.name}: setup cell is not tagged remove-cell")
     if path.name[:2].isdigit() and student.nbgrader_stale(path, nb):
         found.append(f"{path.name}: nbgrader metadata missing or stale (run `make stamp`)")
+    if shown := visible_glue(nb):
+        found.append(f"{path.name}: glue-only cells {shown} are not tagged remove-input")
     long = long_lines(nb)
     long = [f"{path.name}: code lines over {MAX_LINE} chars in " + ", ".join(long)] if long else []
     if LINE_LENGTH_FAILS:
