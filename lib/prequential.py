@@ -194,35 +194,20 @@ class Learner:
         )
         self.n_trained = 0
 
-    # -- prediction: one new position for every lane, with a key/value cache
+    # -- prediction: one new position for every lane, with the model's key/value cache
     def start_lanes(self, batch: int) -> None:
         """Empty caches for ``batch`` lanes; the first input of every lane is BOS."""
-        c = self.cfg
-        shape = (c.n_layer, batch, c.n_head, c.lane_length, c.n_embd // c.n_head)
-        self.keys = torch.zeros(shape, device=self.device)
-        self.values = torch.zeros(shape, device=self.device)
-        self.t = 0
+        self.cache = self.model.new_cache(batch)
 
     @torch.no_grad()
     def step(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``p(next byte | lane so far)`` (B×256, float32) after feeding ``inputs`` (B,) at step t.
+        """``p(next byte | lane so far)`` (B×256, float32) after feeding ``inputs`` (B,).
 
-        The same computation as ``GPT.forward`` at the last position, but for one new position
-        against cached keys and values: causal attention ``softmax(q K^T / sqrt(d)) V``.
+        One incremental step of ``GPT.extend`` (``lib.models``): the new position attends to the
+        cached keys and values, ``softmax(q K^T / sqrt(d)) V``.
         """
-        m, t = self.model, self.t
-        B, H = inputs.shape[0], self.cfg.n_head
-        x = m.tok(inputs.to(self.device)) + m.pos.weight[t]
-        for i, block in enumerate(m.blocks):
-            q, k, v = block.attn.qkv(block.ln1(x)).view(B, 3, H, -1).unbind(1)
-            self.keys[i, :, :, t], self.values[i, :, :, t] = k, v
-            keys, values = self.keys[i, :, :, : t + 1], self.values[i, :, :, : t + 1]
-            att = torch.einsum("bhd,bhsd->bhs", q, keys) / math.sqrt(q.shape[-1])
-            y = torch.einsum("bhs,bhsd->bhd", att.softmax(-1), values).reshape(B, -1)
-            x = x + block.attn.proj(y)
-            x = x + block.mlp(block.ln2(x))
-        self.t += 1
-        return F.softmax(m.head(m.ln_f(x))[:, :256], dim=-1).cpu()
+        logits = self.model.extend(inputs.to(self.device)[:, None], self.cache)[:, 0]
+        return F.softmax(logits[:, :256], dim=-1).cpu()
 
     # -- learning: after each complete chunk, on the bytes seen so far
     def train(self, seen: np.ndarray, chunk: int) -> None:
