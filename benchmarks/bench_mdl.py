@@ -34,7 +34,7 @@ SETTINGS = {
         budget_seconds=180,
         coder_bytes=1 << 20,
         speed_symbols=1 << 16,
-        gpt=dict(n_embd=64, lanes=32, batch_size=16)
+        gpt=dict(n_embd=64, lanes=32, batch_size=16),
         gpt_bytes=None,  # the whole text
         ngram=True,
     ),

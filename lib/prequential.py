@@ -53,6 +53,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -67,6 +68,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from lib import coding, context_mixing, ngram, runtime
 from lib.models import GPT, GPTConfig
@@ -180,6 +182,22 @@ def chunks(n: int, cfg: PrequentialConfig):
         k += 1
 
 
+@contextlib.contextmanager
+def deterministic():
+    """Only deterministic kernels inside (an error, not a warning, for any other) and the math
+    backend of ``scaled_dot_product_attention``, so that a file coded on a GPU decodes on the same
+    GPU; the caller's settings are restored after."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    torch.use_deterministic_algorithms(True, warn_only=False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
 # ---------------------------------------------------------------- the learner
 class Learner:
     """A ``lib.models.GPT`` that predicts lanes one step at a time and trains between chunks."""
@@ -250,7 +268,7 @@ def _run(
         if progress
         else None
     )
-    with runtime.threads(cfg.threads):
+    with runtime.threads(cfg.threads), deterministic():
         learner.model.eval()
         for k, (start, length) in enumerate(chunks(n, cfg)):
             positions = start + np.arange(cfg.lanes)[:, None] * length + np.arange(length)

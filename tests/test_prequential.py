@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import coding, prequential
+from lib import coding, prequential, runtime
 from lib.prequential import PrequentialConfig
 
 TINY = PrequentialConfig(
@@ -182,3 +182,15 @@ def test_command_line_default_is_context_mixing(tmp_path):
     assert coding.unwrap(packed.read_bytes())[3] == prequential.KINDS["cm"]
     subprocess.run([*run, "decompress", str(packed), str(out)], check=True, capture_output=True)
     assert out.read_bytes() == TEXT
+
+
+def test_the_coder_runs_deterministic_kernels_and_restores_the_callers_setting():
+    # catches a coder that leaves torch in strict mode (or switches it off), or a guard that
+    # only warns (a non-deterministic GPU kernel would then go unnoticed)
+    torch.use_deterministic_algorithms(False)
+    prequential.code_lengths(TEXT[:50], TINY)
+    assert not torch.are_deterministic_algorithms_enabled()
+    with prequential.deterministic():
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    runtime.seed_everything(0)
