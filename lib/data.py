@@ -4,6 +4,7 @@ Offline (always there):
 - ``text()``: English prose, a fixed snapshot of the Python reference documentation
   (``pydoc_data.topics`` of CPython 3.11.7, PSF licence), 465 KB, shipped in ``lib/corpora``.
 - ``letters(text)``: the same text reduced to ``a-z`` and single spaces (for ciphers).
+- ``corpus_bytes(name, n)``: a chapter's text as bytes, the shipped corpus or (full) enwik8.
 - ``digits()``: scikit-learn's 8×8 handwritten digits (1,797 images, 17 grey levels).
 
 On request only (full scale): ``mnist()``, ``cifar10()``, ``enwik8()`` download once (with
@@ -76,6 +77,27 @@ def text(name: str = "python_docs") -> str:
         raise ValueError(f"unknown corpus: name must be one of {sorted(CORPORA)}, got {name!r}")
     raw = resources.files("lib").joinpath("corpora", CORPORA[name]).read_bytes()
     return lzma.decompress(raw).decode("utf-8")
+
+
+def corpus_bytes(name: str, n_bytes: int | None = None) -> bytes:
+    """A chapter's English text as bytes: a shipped corpus (small scale) or enwik8 (full scale).
+
+    ``name`` is a key of ``CORPORA`` (its text, UTF-8 encoded; nothing is downloaded) or
+    ``"enwik8"`` (downloaded once, see ``enwik8()``); the first ``n_bytes`` bytes, or all of
+    them when ``n_bytes`` is None. Chapters 2, 3, 4 and 5 use it.
+    """
+    if n_bytes is not None and (isinstance(n_bytes, bool) or not isinstance(n_bytes, int)):
+        raise TypeError(f"n_bytes must be an int or None, got {type(n_bytes).__name__}")
+    if n_bytes is not None and n_bytes < 0:
+        raise ValueError(f"n_bytes must be >= 0, got {n_bytes}")
+    if isinstance(name, str) and name in CORPORA:
+        raw = text(name).encode("utf-8")
+    elif name == "enwik8":
+        raw = enwik8()
+    else:
+        names = sorted(CORPORA) + ["enwik8"]
+        raise ValueError(f"unknown corpus: name must be one of {names}, got {name!r}")
+    return raw if n_bytes is None else raw[:n_bytes]
 
 
 def letters(s: str) -> str:

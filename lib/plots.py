@@ -61,3 +61,22 @@ def image_grid(
                 ax.set_title(str(titles[i]), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def md_table(header, rows):
+    """A Markdown table, shown as a cell's output (chapters 3, 4 and 6 use it).
+
+    ``header`` is one row of column titles, ``rows`` the body; every cell is shown with ``str``,
+    and a ``|`` inside a cell is escaped so that it stays in its column.
+    """
+    from IPython.display import Markdown
+
+    header = list(header)
+    if not header:
+        raise ValueError("md_table: header must name at least one column")
+
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", r"\|") for c in cells) + " |"
+
+    lines = [line(header), "|" + "---|" * len(header)] + [line(row) for row in rows]
+    return Markdown("\n".join(lines))

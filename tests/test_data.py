@@ -21,6 +21,26 @@ def test_shipped_corpus_is_english_prose():
         data.text("nope")
 
 
+def test_corpus_bytes_shipped_text_or_enwik8(monkeypatch):
+    def no_download(*args, **kwargs):  # fails if the shipped corpus needs the network
+        raise AssertionError("python_docs must not download anything")
+
+    monkeypatch.setattr(data, "fetch", no_download)
+    whole = data.corpus_bytes("python_docs")
+    assert whole == data.text().encode("utf-8")
+    assert data.corpus_bytes("python_docs", 1000) == whole[:1000]
+    assert data.corpus_bytes("python_docs", 0) == b""
+    monkeypatch.setattr(data, "enwik8", lambda: b"<mediawiki>" + b"x" * 100)
+    assert data.corpus_bytes("enwik8") == b"<mediawiki>" + b"x" * 100
+    assert data.corpus_bytes("enwik8", 11) == b"<mediawiki>"
+    with pytest.raises(ValueError, match="unknown corpus: name.*enwik8"):
+        data.corpus_bytes("wikipedia")
+    with pytest.raises(ValueError, match="n_bytes"):
+        data.corpus_bytes("python_docs", -1)
+    with pytest.raises(TypeError, match="n_bytes"):
+        data.corpus_bytes("python_docs", 1.5)
+
+
 def test_letters_keeps_a_to_z_and_single_spaces():
     assert data.letters("Hello,  World!\n42 times") == "hello world times"
     assert set(data.letters(data.text()[:5000])) <= set("abcdefghijklmnopqrstuvwxyz ")
