@@ -625,6 +625,10 @@ def enumerate_descriptions(max_bits: int, max_steps: int = 1_000, max_work: int 
     """
     if not isinstance(max_bits, int) or not 0 <= max_bits <= 40:
         raise ValueError(f"max_bits must be an int in 0..40, got {max_bits!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+        raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
+    if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 1:
+        raise ValueError(f"max_work must be a positive int, got {max_work!r}")
     out = []
     for k in range(4, max_bits + 1):
         for p in terms(k):
