@@ -180,13 +180,13 @@ def parse(src: str, env: dict | None = None):
     while pos < len(src.rstrip()):
         m = TOKEN.match(src, pos)
         if not m:
-            raise ValueError(f"cannot parse {src[pos : pos + 20]!r}")
+            raise ValueError(f"cannot parse {src[pos : pos + 20]!r} in src")
         tokens.append(m.group(1))
         pos = m.end()
     env = env or {}
     term, i = parse_expr(tokens, 0, [], env)
     if i != len(tokens):
-        raise ValueError(f"unexpected {tokens[i]!r} in {src!r}")
+        raise ValueError(f"unexpected {tokens[i]!r} in src {src!r}")
     return term
 
 
@@ -226,7 +226,8 @@ def parse_expr(tokens, i, names, env):
                 continue
             if tok.isdigit():
                 if not 1 <= int(tok) <= len(names):
-                    raise ValueError(f"de Bruijn index {tok} is not bound (depth {len(names)})")
+                    depth = len(names)
+                    raise ValueError(f"de Bruijn index {tok} is not bound (depth {depth}) in src")
                 arg = int(tok) - 1
             elif where.get(tok):
                 arg = len(names) - 1 - where[tok][-1]

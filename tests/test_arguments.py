@@ -282,7 +282,7 @@ def test_fixed_hostile_values(name, argument):
 )
 @pytest.mark.xfail(
     strict=False,
-    reason="hypothesis still finds unclear messages now and then (see the report); not a gate yet",
+    reason="not a gate yet: quantize.fit_quantized(epochs=~1000) runs past the 2 s limit",
 )
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=RANDOM)
