@@ -282,7 +282,8 @@ def test_fixed_hostile_values(name, argument):
 )
 @pytest.mark.xfail(
     strict=False,
-    reason="not a gate yet: quantize.fit_quantized(epochs=~1000) runs past the 2 s limit",
+    reason="not a gate yet: on a loaded machine a few large-budget calls (fit_quantized "
+    "epochs≈1000, sample_halfspace_data trials near its cap) can pass the 2 s hang limit",
 )
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=RANDOM)
