@@ -180,13 +180,13 @@ def parse(src: str, env: dict | None = None):
     while pos < len(src.rstrip()):
         m = TOKEN.match(src, pos)
         if not m:
-            raise ValueError(f"cannot parse {src[pos : pos + 20]!r}")
+            raise ValueError(f"cannot parse {src[pos : pos + 20]!r} in src")
         tokens.append(m.group(1))
         pos = m.end()
     env = env or {}
     term, i = parse_expr(tokens, 0, [], env)
     if i != len(tokens):
-        raise ValueError(f"unexpected {tokens[i]!r} in {src!r}")
+        raise ValueError(f"unexpected {tokens[i]!r} in src {src!r}")
     return term
 
 
@@ -226,7 +226,8 @@ def parse_expr(tokens, i, names, env):
                 continue
             if tok.isdigit():
                 if not 1 <= int(tok) <= len(names):
-                    raise ValueError(f"de Bruijn index {tok} is not bound (depth {len(names)})")
+                    depth = len(names)
+                    raise ValueError(f"de Bruijn index {tok} is not bound (depth {depth}) in src")
                 arg = int(tok) - 1
             elif where.get(tok):
                 arg = len(names) - 1 - where[tok][-1]
@@ -625,6 +626,10 @@ def enumerate_descriptions(max_bits: int, max_steps: int = 1_000, max_work: int 
     """
     if not isinstance(max_bits, int) or not 0 <= max_bits <= 40:
         raise ValueError(f"max_bits must be an int in 0..40, got {max_bits!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+        raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
+    if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 1:
+        raise ValueError(f"max_work must be a positive int, got {max_work!r}")
     out = []
     for k in range(4, max_bits + 1):
         for p in terms(k):

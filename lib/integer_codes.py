@@ -40,6 +40,12 @@ def _check_positive(n, name: str = "n") -> int:
     return n
 
 
+def _check_pos(pos) -> int:
+    if isinstance(pos, bool) or not isinstance(pos, int) or pos < 0:
+        raise ValueError(f"pos must be an int ≥ 0 (a position in bits), got {pos!r}")
+    return pos
+
+
 def _check_bits(bits) -> str:
     if not isinstance(bits, str) or set(bits) - {"0", "1"}:
         raise ValueError("bits must be a string of '0' and '1'")
@@ -69,6 +75,7 @@ def gamma_decode(bits: str, pos: int = 0) -> tuple[int, int]:
     Raises ``ValueError`` when the stream ends inside the codeword.
     """
     _check_bits(bits)
+    _check_pos(pos)
     zeros = 0
     while pos + zeros < len(bits) and bits[pos + zeros] == "0":
         zeros += 1
@@ -93,6 +100,7 @@ def delta_length(n: int) -> int:
 
 def delta_decode(bits: str, pos: int = 0) -> tuple[int, int]:
     """Read one delta codeword from ``bits`` at ``pos``: ``(n, position after it)``."""
+    _check_pos(pos)
     length, pos = gamma_decode(bits, pos)
     end = pos + length - 1
     if end > len(bits):
@@ -108,6 +116,9 @@ def encode_sequence(numbers, code: str = "delta") -> str:
     """Concatenate the codewords of ``numbers``: no separators needed (prefix-free)."""
     if code not in CODES:
         raise ValueError(f"code must be one of {sorted(CODES)}, got {code!r}")
+    if isinstance(numbers, (str, bytes)) or not hasattr(numbers, "__iter__"):
+        raise TypeError(f"numbers must be a sequence of ints ≥ 1, got {type(numbers).__name__}")
+    numbers = [_check_positive(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
     return "".join(CODES[code][0](n) for n in numbers)
 
 

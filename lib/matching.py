@@ -22,6 +22,7 @@ the n-gram models, so the models see one unbroken stream of letters, as in Shann
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -94,6 +95,8 @@ def symbol_error(decoded: str, truth: str) -> float:
 
     Both texts must have the same letters-only length (they are two readings of one ciphertext).
     """
+    _check_text(decoded, "decoded")
+    _check_text(truth, "truth")
     a, b = to_indices(decoded, "cpu"), to_indices(truth, "cpu")
     if len(a) != len(b) or len(a) == 0:
         raise ValueError(
@@ -515,6 +518,8 @@ def key_entropy_bits(alphabet_size: int = A) -> float:
 def unicity_distance(redundancy_bits: float, key_bits: float | None = None) -> float:
     """Shannon's unicity distance ``U = H(K) / D`` letters, with ``D = log2 26 - H`` bits per letter
     the redundancy of the language (``H`` its entropy rate)."""
+    if isinstance(redundancy_bits, bool) or not isinstance(redundancy_bits, numbers.Real):
+        raise TypeError(f"redundancy_bits must be a number, got {type(redundancy_bits).__name__}")
     if not redundancy_bits > 0:
         raise ValueError(f"redundancy_bits must be positive, got {redundancy_bits!r}")
     return (key_entropy_bits() if key_bits is None else key_bits) / redundancy_bits

@@ -220,23 +220,8 @@ SKIP = {  # (function, argument) pairs where any value is legitimately accepted
     ("data.fetch", "directory"),  # a path-like where to cache; refusals come from the name
     ("prequential.PrequentialConfig", "seed"),
 }
-# Found by this module and not yet fixed: functions outside this change's files (their owners
-# edit them in parallel). Each is an "unclear" error (a TypeError or ValueError that does not
-# name the argument), never a hang or a wrong result.
-KNOWN_GAPS = {
-    ("blc.parse", "src"),  # parse errors name the token at fault ("unbound name 'x'"), not src
-    ("blc.enumerate_descriptions", "max_steps"),
-    ("blc.enumerate_descriptions", "max_work"),
-    ("integer_codes.delta_decode", "pos"),
-    ("integer_codes.encode_sequence", "numbers"),
-    ("matching.symbol_error", "decoded"),
-    ("matching.symbol_error", "truth"),
-    ("matching.unicity_distance", "redundancy_bits"),
-}
 CASES = [
-    pytest.param(
-        f, a, marks=[pytest.mark.xfail(reason="known gap")] if (f, a) in KNOWN_GAPS else []
-    )
+    pytest.param(f, a)
     for f, (_, kw) in CALLS.items()
     for a in kw
     if (f, a) not in SKIP
@@ -297,7 +282,8 @@ def test_fixed_hostile_values(name, argument):
 )
 @pytest.mark.xfail(
     strict=False,
-    reason="hypothesis still finds unclear messages now and then (see the report); not a gate yet",
+    reason="not a gate yet: on a loaded machine a few large-budget calls (fit_quantized "
+    "epochs≈1000, sample_halfspace_data trials near its cap) can pass the 2 s hang limit",
 )
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=RANDOM)
