@@ -277,15 +277,19 @@ def test_fixed_hostile_values(name, argument):
         _check(name, argument, value)
 
 
+# Work budgets: a large valid value (10^5 epochs) runs for minutes by design, so random values
+# would make the suite's time unbounded; the fixed sweep above checks their refusals.
+BUDGETS = ("epochs", "steps", "trials", "restarts", "iterations", "iters", "train_steps",
+           "max_steps", "max_work", "n_samples", "max_iter")  # fmt: skip
+RANDOM_CASES = [c for c in CASES if c.values[1] not in BUDGETS]
+
+
 @pytest.mark.parametrize(
-    "name, argument", CASES, ids=[f"{c.values[0]}-{c.values[1]}" for c in CASES]
+    "name, argument", RANDOM_CASES, ids=[f"{c.values[0]}-{c.values[1]}" for c in RANDOM_CASES]
 )
-@pytest.mark.xfail(
-    strict=False,
-    reason="not a gate yet: on a loaded machine a few large-budget calls (fit_quantized "
-    "epochs≈1000, sample_halfspace_data trials near its cap) can pass the 2 s hang limit",
-)
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: the same examples on every run, so a failure is reproducible and CI is stable
+@settings(max_examples=4, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(value=RANDOM)
 def test_random_hostile_values(name, argument, value):
     _check(name, argument, value)
