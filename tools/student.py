@@ -498,6 +498,9 @@ def website_source(out: Path, root: Path = ROOT, executed: Path | None = None) -
     toc = src / "_toc.yml"
     toc.write_text(re.sub(r"(?m)^\s*- file: chapters/instructors\s*\n", "", toc.read_text()))
     (src / "chapters" / "instructors.md").unlink(missing_ok=True)
+    for page in (src / "chapters").glob("*.md"):  # links to the removed page become plain words
+        text = page.read_text()
+        page.write_text(text.replace("{doc}`instructors`", "instructors"))
     return src
 
 
