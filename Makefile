@@ -97,8 +97,11 @@ lint: env
 strip: env
 	$(BIN)/python -m tools.notebooks strip
 
+## Cell metadata and setup cells, then the committed student editions regenerated from them
+## (tests/test_coursework.py fails on a stale one).
 stamp: env
 	$(BIN)/python -m tools.notebooks stamp
+	$(BIN)/python -m tools.student edition student
 
 clean:
 	rm -rf _build
