@@ -44,7 +44,7 @@ test: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/python -m tools.notebooks check
 	$(BIN)/python -m pytest -q tests
-	$(BIN)/python -m pytest -q --nbval-lax chapters
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval-lax chapters
 
 test-lib: env
 	$(BIN)/python -m pytest -q tests -m "not colab and not browser"
