@@ -59,9 +59,9 @@ N_INPUTS = len(ORDERS) + 4  # context models, 2 word models, match model, bias
 # A bit costs at least -log2(4095/4096) bits (12-bit probabilities), a byte 8 times that: no
 # stream holds more than about 2840 bytes per byte. The decoder refuses longer claims.
 MAX_RATIO = 3000
-# The decoded bytes carry a CRC-32 per block (1 KB, 2 KB, ... 32 KB, then 32 KB each), checked as
-# they are decoded: a corrupt or forged stream stops within one block, and a header with k
-# fingerprints cannot claim more bytes than k blocks hold.
+# The model's probabilities carry a CRC-32 per block (1 KB, 2 KB, ... 32 KB, then 32 KB each),
+# checked as they are decoded: a corrupt or forged stream stops within one block, and a header
+# with k fingerprints cannot claim more bytes than k blocks hold.
 FIRST_BLOCK, LAST_BLOCK = 1 << 10, 1 << 15
 
 
