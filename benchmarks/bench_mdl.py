@@ -25,7 +25,7 @@ import numpy as np
 
 import lib
 from benchmarks import row
-from lib import coding, context_mixing, data, prequential
+from lib import coding, compressors, data, prequential
 
 SETTINGS = {
     "small": dict(
@@ -66,14 +66,17 @@ def peers(x: bytes) -> dict[str, int]:
     }
 
 
-def code_bits(files=("prequential.py", "models.py", "coding.py", "ngram.py")) -> int:
+def code_bits(
+    files=("prequential.py", "models.py", "coding.py", "ngram.py", "context_mixing.py"),
+) -> int:
     """The decoder's source (these files of ``lib``), xz-compressed, in bits."""
     here = Path(lib.__file__).parent
     src = b"".join((here / f).read_bytes() for f in files)
     return 8 * len(lzma.compress(src, preset=9 | lzma.PRESET_EXTREME))
 
 
-CM_DECODER = ("context_mixing.py", "coding.py")  # all that decodes a context-mixing file
+# all that decodes a context-mixing file: the model, the coder and the one driver
+CM_DECODER = ("context_mixing.py", "coding.py", "prequential.py")
 
 
 def cpu_seconds(fn, repeats: int = 3) -> float:
@@ -90,11 +93,12 @@ def context_mixing_rows(scale: str) -> list[dict]:
     """The best compressor of the book on the whole text: size, size with its decoder, speed."""
     s = SETTINGS[scale]
     x = corpus(scale, s["cm_bytes"])
+    compress, decompress = compressors.REGISTRY["cm"]
     start = time.process_time()
-    blob = context_mixing.compress(x)
+    blob = compress(x)
     t_enc = time.process_time() - start
     start = time.process_time()
-    ok = context_mixing.decompress(blob) == x
+    ok = decompress(blob) == x
     t_dec = time.process_time() - start
     if not ok:
         raise AssertionError("context mixing: the round trip failed")
@@ -147,10 +151,8 @@ def prefix_rows(scale: str) -> list[dict]:
     x = corpus(scale, s["n_bytes"])
     ours = {}
     if s["ngram"]:
-        ours["n-gram mixture"] = 8 * len(
-            prequential.compress(x, prequential.PrequentialConfig(model="ngram"))
-        )
-    ours["context mixing"] = 8 * len(context_mixing.compress(x))
+        ours["n-gram mixture"] = compressors.size_bits(x, "ngram")
+    ours["context mixing"] = compressors.size_bits(x, "cm")
     best_name = min(ours, key=ours.get)
     theirs = peers(x)
     peer_name = min(theirs, key=theirs.get)
@@ -236,12 +238,24 @@ def gpt_rows(scale: str) -> list[dict]:
     marks = sorted({m for m in (32_000, 100_000) if m < len(x)} | {len(x)})
     xz = {m: 8 * len(lzma.compress(x[:m], preset=9 | lzma.PRESET_EXTREME)) for m in marks}
     grid = np.unique(np.geomspace(1000, len(x), 24).astype(int))
-    ahead = [
-        m
-        for m in grid
-        if total[m - 1] < 8 * len(lzma.compress(x[:m], preset=9 | lzma.PRESET_EXTREME))
-    ]
-    cross = f"ahead of xz from m = {ahead[0]}" if ahead else "behind xz at every length measured"
+    xz_grid = np.array(
+        [8 * len(lzma.compress(x[:m], preset=9 | lzma.PRESET_EXTREME)) for m in grid]
+    )
+    ahead = grid[total[grid - 1] < xz_grid]
+    if len(ahead):
+        cross = f"ahead of xz from m = {ahead[0]}"
+    else:  # where straight lines in log m through the last half of the grid would cross
+        half = len(grid) // 2
+        logm = np.log10(grid[half:])
+        fit_gpt = np.polyfit(logm, total[grid[half:] - 1] / grid[half:], 1)
+        fit_xz = np.polyfit(logm, xz_grid[half:] / grid[half:], 1)
+        if fit_gpt[0] < fit_xz[0]:
+            m_cross = 10 ** ((fit_xz[1] - fit_gpt[1]) / (fit_gpt[0] - fit_xz[0]))
+            where = f"lines in log m through the last {len(grid) - half} points cross at "
+            where += f"m ≈ {m_cross:.2g}"
+        else:
+            where = "its curve does not fall faster than xz's"
+        cross = f"behind xz at every length measured; {where}"
     return [
         row(
             f"bits/byte: prequential GPT vs xz -9e, first {m // 1000} KB",

@@ -277,6 +277,70 @@ def decode(payload: bytes, probs) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------- the binary coder
+class BinaryEncoder:
+    """Arithmetic coder for bits with 12-bit probabilities, on 32-bit integers, without carries
+    (the coder of Mahoney's lpaq1; used by ``lib.context_mixing``, whose models are bitwise).
+
+    The interval ``[x1, x2]`` is split at ``x1 + ((x2 − x1) >> 12) · p``, ``p`` the probability
+    of a 1 in units of 2**-12; a 1 keeps the lower part. Leading bytes are shipped once ``x1``
+    and ``x2`` agree on them. A bit costs ``−log2(p/4096)`` bits (or of ``1 − p``) up to the
+    truncation of ``(x2 − x1) >> 12``, and the stream ends with the 4 bytes of ``x1``."""
+
+    def __init__(self):
+        self.x1, self.x2 = 0, 0xFFFFFFFF
+        self.out = bytearray()
+
+    def encode(self, bit: int, p: int) -> None:
+        """Code ``bit`` (0 or 1) with ``P(1) = p / 4096``, ``p`` an int in [1, 4095]."""
+        x1, x2 = self.x1, self.x2
+        xmid = x1 + ((x2 - x1) >> 12) * p
+        if bit:
+            x2 = xmid
+        else:
+            x1 = xmid + 1
+        while not (x1 ^ x2) & 0xFF000000:
+            self.out.append(x2 >> 24)
+            x1 = x1 << 8 & 0xFFFFFFFF
+            x2 = (x2 << 8 & 0xFFFFFFFF) | 0xFF
+        self.x1, self.x2 = x1, x2
+
+    def finish(self) -> bytes:
+        return bytes(self.out) + self.x1.to_bytes(4, "big")
+
+
+class BinaryDecoder:
+    """The inverse of ``BinaryEncoder``: ``decode(p)`` returns the bit the encoder coded with
+    the same ``p``; ``CorruptStreamError`` if the stream ends early or has bytes left over."""
+
+    def __init__(self, stream: bytes):
+        if len(stream) < 4:
+            raise CorruptStreamError(f"a binary stream of {len(stream)} bytes (at least 4)")
+        self.stream, self.pos = bytes(stream), 4
+        self.x1, self.x2, self.x = 0, 0xFFFFFFFF, int.from_bytes(stream[:4], "big")
+
+    def decode(self, p: int) -> int:
+        x1, x2, x = self.x1, self.x2, self.x
+        xmid = x1 + ((x2 - x1) >> 12) * p
+        if x <= xmid:
+            bit, x2 = 1, xmid
+        else:
+            bit, x1 = 0, xmid + 1
+        while not (x1 ^ x2) & 0xFF000000:
+            if self.pos >= len(self.stream):
+                raise CorruptStreamError("binary stream ended early (truncated?)")
+            x = (x << 8 & 0xFFFFFFFF) | self.stream[self.pos]
+            self.pos += 1
+            x1 = x1 << 8 & 0xFFFFFFFF
+            x2 = (x2 << 8 & 0xFFFFFFFF) | 0xFF
+        self.x1, self.x2, self.x = x1, x2, x
+        return bit
+
+    def finish(self) -> None:
+        if self.pos != len(self.stream):
+            raise CorruptStreamError("binary stream has the wrong length")
+
+
 # ---------------------------------------------------------------- fingerprinted blocks
 def doubling_blocks(n: int, first: int, last: int):
     """``(lo, hi)`` of consecutive blocks covering ``n`` items, of lengths ``first``,

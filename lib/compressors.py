@@ -13,6 +13,12 @@ name       setting                                                window (how fa
 ``brotli`` Brotli quality 11, ``lgwin=24``                        16 MiB
 =========  =====================================================  ===================
 
+and, in ``REGISTRY``, the book's own prequential compressors (chapter 5, ``lib.prequential``):
+``ngram`` (the Bayesian n-gram mixture), ``cm`` (context mixing, the best) and ``gpt`` (a
+transformer trained while it codes). ``REGISTRY = {name: (compress, decompress)}`` is the one
+list of compressors the chapters, the benchmarks and the command line (``lib.cli``) use;
+``compress(data, name)`` and ``decompress(blob, name)`` accept every name in it.
+
 For a compressor ``C`` the book writes ``C(x)`` for the length of the compressed string in bits,
 ``C(x) = 8 · len(compress(x))``. Every byte of framing (headers, checksums) is counted: a
 decompressor needs it, so it belongs to the code length. ``C(x)`` is a computable upper bound
@@ -32,9 +38,10 @@ import zlib
 import brotli
 import zstandard
 
-from lib.coding import as_bytes
+from lib.coding import CorruptStreamError, as_bytes
 
-NAMES = ("zlib", "bz2", "lzma", "zstd", "brotli")
+NAMES = ("zlib", "bz2", "lzma", "zstd", "brotli")  # the standard ones
+PREQUENTIAL = ("ngram", "cm", "gpt")  # ours (lib.prequential), weakest to slowest
 
 ZLIB_LEVEL = 9
 BZ2_LEVEL = 9
@@ -65,15 +72,26 @@ def lzma_filters(n: int) -> list[dict]:
 
 # ---------------------------------------------------------------- argument checks
 def check_name(name: str) -> str:
-    if name not in NAMES:
-        raise ValueError(f"unknown compressor {name!r}; choose from {NAMES}")
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError(f"unknown compressor {name!r}; choose from {tuple(REGISTRY)}")
     return name
 
 
 # ---------------------------------------------------------------- compress / decompress
 def compress(data: bytes, name: str) -> bytes:
-    """Compress ``data`` with compressor ``name`` (one of ``NAMES``) at its strongest setting."""
+    """Compress ``data`` with compressor ``name`` (any of ``REGISTRY``) at its strongest
+    standard setting (ours: their default settings)."""
     data, name = as_bytes(data), check_name(name)
+    return REGISTRY[name][0](data)
+
+
+def decompress(blob: bytes, name: str) -> bytes:
+    """Invert ``compress``; ``ValueError`` if ``blob`` is corrupt, truncated or has extra bytes."""
+    blob, name = as_bytes(blob, "blob"), check_name(name)
+    return REGISTRY[name][1](blob)
+
+
+def _compress_standard(data: bytes, name: str) -> bytes:
     if name == "zlib":
         return zlib.compress(data, ZLIB_LEVEL)
     if name == "bz2":
@@ -85,9 +103,7 @@ def compress(data: bytes, name: str) -> bytes:
     return brotli.compress(data, quality=BROTLI_QUALITY, lgwin=BROTLI_LGWIN)
 
 
-def decompress(blob: bytes, name: str) -> bytes:
-    """Invert ``compress``; ``ValueError`` if ``blob`` is corrupt, truncated or has extra bytes."""
-    blob, name = as_bytes(blob, "blob"), check_name(name)
+def _decompress_standard(blob: bytes, name: str) -> bytes:
     try:
         if name == "brotli":
             d = brotli.Decompressor()
@@ -118,6 +134,34 @@ def decompress(blob: bytes, name: str) -> bytes:
     if rest:
         raise ValueError(f"{len(rest)} trailing bytes after the end of the {name} stream")
     return out
+
+
+def _prequential(model: str):
+    """``(compress, decompress)`` of ``lib.prequential`` with ``model``; ``compress`` takes
+    ``progress`` and any other ``PrequentialConfig`` setting by keyword."""
+
+    def compress_(data: bytes, progress: bool = False, **settings) -> bytes:
+        from lib import prequential  # torch is imported only when a prequential one is used
+
+        cfg = prequential.PrequentialConfig(model=model, **settings)
+        return prequential.compress(data, cfg, progress=progress)
+
+    def decompress_(blob: bytes, progress: bool = False) -> bytes:
+        from lib import prequential
+
+        header = prequential.read_header(blob)
+        if header.cfg.model != model:
+            raise CorruptStreamError(f"a {header.cfg.model} file, not {model}")
+        return prequential.decompress(blob, progress=progress)
+
+    return compress_, decompress_
+
+
+def _standard(name: str):
+    return (lambda data: _compress_standard(data, name), lambda b: _decompress_standard(b, name))
+
+
+REGISTRY = {name: _standard(name) for name in NAMES} | {m: _prequential(m) for m in PREQUENTIAL}
 
 
 # ---------------------------------------------------------------- code lengths

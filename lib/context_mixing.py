@@ -28,29 +28,28 @@ The ideas are those of Mahoney's PAQ family (lpaq1, 2007) and of the book *Data 
 Explained*; this is a new, smaller implementation written to be read. Everything is integer
 arithmetic (probabilities in 12 or 16 bits, the logistic function tabulated once with the
 ``decimal`` module, which rounds correctly everywhere), so encoder and decoder, on any machine,
-compute the same numbers. They also run the same function, ``_run``: the encoder reads each bit
-from the data and codes it, the decoder decodes it, and everything else is shared.
+compute the same numbers.
 
-The coder is a binary arithmetic coder on 32-bit integers without carries: the interval
-``[x1, x2]`` is split at ``x1 + (x2 − x1) · p``, and leading bytes are shipped once ``x1`` and
-``x2`` agree on them. ``compress`` puts the stream in ``lib.coding``'s container, so corrupt or
-truncated input raises ``CorruptStreamError``.
+The model is ``Predictor``, in the predict-then-observe protocol of ``lib.prequential``, whose
+one driver codes it with ``coding.BinaryEncoder`` (a carry-less binary arithmetic coder on
+32-bit integers) into a ``lib.coding`` container, kind ``CMX2``; corrupt or truncated input
+raises ``CorruptStreamError``. ``compress``, ``decompress`` and ``code_lengths`` below are that
+driver with ``model="cm"``.
 """
 
 from __future__ import annotations
 
-import math
-import struct
-import zlib
+import contextlib
 from array import array
 from decimal import Decimal, localcontext
 from operator import mul
 
 import numpy as np
 
-from lib import coding, runtime
+from lib import coding
 
-KIND = b"CMX1"  # container kind
+KIND = b"CMX2"  # container kind: fingerprints of the probabilities
+KINDS = (KIND, b"CMX1")  # CMX1 (before December 2026): fingerprints of the decoded bytes
 ORDERS = (0, 1, 2, 3, 4, 6)  # context orders (bytes); the word models come on top
 MATCH_MIN = 5  # the match model looks up the last MATCH_MIN bytes
 TABLE_BITS = 24  # 2**TABLE_BITS counters shared by all context models (4 bytes each)
@@ -60,9 +59,9 @@ N_INPUTS = len(ORDERS) + 4  # context models, 2 word models, match model, bias
 # A bit costs at least -log2(4095/4096) bits (12-bit probabilities), a byte 8 times that: no
 # stream holds more than about 2840 bytes per byte. The decoder refuses longer claims.
 MAX_RATIO = 3000
-# The decoded bytes carry a CRC-32 per block (1 KB, 2 KB, ... 32 KB, then 32 KB each), checked as
-# they are decoded: a corrupt or forged stream stops within one block, and a header with k
-# fingerprints cannot claim more bytes than k blocks hold.
+# The model's probabilities carry a CRC-32 per block (1 KB, 2 KB, ... 32 KB, then 32 KB each),
+# checked as they are decoded: a corrupt or forged stream stops within one block, and a header
+# with k fingerprints cannot claim more bytes than k blocks hold.
 FIRST_BLOCK, LAST_BLOCK = 1 << 10, 1 << 15
 
 
@@ -140,34 +139,14 @@ def _slot(context: int, salt: int, bits: int) -> int:
     return (h >> (64 - bits)) & ~15  # the low 4 bits: the partial nibble
 
 
-# ---------------------------------------------------------------- the model and coder loop
-def _run(
-    n: int, data: bytes | None, stream: bytes | None, progress: bool = False, fingerprints=None
-):
-    """The one loop of encoder and decoder.
+# ---------------------------------------------------------------- the model
+def _model():
+    """The model as a coroutine: it yields ``p``, the probability (12 bits) that the next bit is
+    a 1, and is sent the bit that came; bits are the bytes' bits, most significant first.
 
-    Encoder: ``data`` given, returns ``(stream, data, bits)``. Decoder: ``stream`` given, returns
-    ``(stream, decoded data, bits)``, checking the CRC-32 of every block against
-    ``fingerprints``. ``bits`` (float64, one per byte) are the ideal code lengths
-    ``−log2 p`` of every byte under the probabilities the coder used.
-    """
-    decoding = data is None
-    buf = bytearray(n)  # the bytes so far (the match model looks back into them)
-    out = bytearray()  # the encoder's stream
-    cost = np.zeros(n)
-    log_cost = [-math.log2(p / 4096) for p in range(1, 4096)]
-    log_cost.insert(0, 12.0)
-
-    # the coder's state
-    x1, x2, x = 0, 0xFFFFFFFF, 0
-    pos_in = 0
-    if decoding:
-        if len(stream) < 4:
-            raise coding.CorruptStreamError("context-mixing stream shorter than 4 bytes")
-        x, pos_in = int.from_bytes(stream[:4], "big"), 4
-    n_stream = len(stream) if decoding else 0
-    ends = [hi for _, hi in coding.doubling_blocks(n, FIRST_BLOCK, LAST_BLOCK)] if decoding else []
-    block, block_start, block_end = 0, 0, ends[0] if ends else -1
+    A coroutine rather than an object so that the state lives in local variables (the inner
+    loop is pure Python, and attribute look-ups would cost a third of its time)."""
+    buf = bytearray()  # the bytes so far (the match model looks back into them)
 
     # the experts' memory
     table_mask = (1 << TABLE_BITS) - 1
@@ -185,8 +164,8 @@ def _run(
     apm2 = apm_points * 65536
 
     hist, word, last_word = 0, 0, 0  # the last 8 bytes, hashes of this word and the last
-    bar = runtime.progress(total=n, unit="B", unit_scale=True, desc="cm") if progress else None
-    for pos in range(n):
+    pos = 0
+    while True:
         # ---- per byte: the contexts of this byte, and the match model's prediction
         ctx = [hist & ((1 << 8 * k) - 1) for k in ORDERS] + [word, word ^ last_word << 32]
         hashes = [_slot(c, i, TABLE_BITS) for i, c in enumerate(ctx)]
@@ -196,10 +175,8 @@ def _run(
         else:
             expected = 0
         match_ctx = min(match_len, 63) * 2
-        byte = 0 if decoding else data[pos]
         c0 = 1  # the bits of this byte so far, behind a leading 1
         nib = 1  # the bits of this nibble so far, behind a leading 1
-        bits_cost = 0.0
         for j in range(8):
             if j == 4:
                 bases = [(h ^ c0 * 0x9E3779B1) & table_mask & ~15 for h in hashes]  # 2nd nibble
@@ -234,29 +211,9 @@ def _run(
             p1 = (apm1[a1] * (128 - frac) + apm1[a1 + 1] * frac) >> 11
             p2 = (apm2[a2] * (128 - frac) + apm2[a2 + 1] * frac) >> 11
             p = (pm + p1 + 2 * p2 + 2) >> 2
-            p = min(4095, max(1, p))
 
-            # ---- code the bit (p is the probability of a 1, in 12 bits)
-            xmid = x1 + ((x2 - x1) >> 12) * p
-            if decoding:
-                y = 1 if x <= xmid else 0
-            else:
-                y = (byte >> (7 - j)) & 1
-            if y:
-                x2 = xmid
-            else:
-                x1 = xmid + 1
-            while not (x1 ^ x2) & 0xFF000000:
-                if decoding:
-                    if pos_in >= n_stream:
-                        raise coding.CorruptStreamError("context-mixing stream ended early")
-                    x = (x << 8 & 0xFFFFFFFF) | stream[pos_in]
-                    pos_in += 1
-                else:
-                    out.append(x2 >> 24)
-                x1 = x1 << 8 & 0xFFFFFFFF
-                x2 = (x2 << 8 & 0xFFFFFFFF) | 0xFF
-            bits_cost += log_cost[p if y else 4096 - p]
+            # ---- the bit: p (the probability of a 1, in 12 bits) out, the bit in
+            y = yield min(4095, max(1, p))
 
             # ---- learn: counters, match counter, mixer weights, APMs
             nxt = NEXT1 if y else NEXT0
@@ -278,13 +235,7 @@ def _run(
 
         # ---- after the byte: history, contexts, match model
         c = c0 & 0xFF
-        buf[pos] = c
-        cost[pos] = bits_cost
-        if pos + 1 == block_end:  # the decoder checks the block it has just finished
-            if zlib.crc32(buf[block_start:block_end]) != fingerprints[block]:
-                raise coding.CorruptStreamError(f"block {block} fails its CRC-32 (corrupt file)")
-            block, block_start = block + 1, block_end
-            block_end = ends[block] if block < len(ends) else -1
+        buf.append(c)
         hist = (hist << 8 | c) & _M64
         if 97 <= (c | 32) <= 122:  # a letter
             word = (word * 0x2F0B1 + (c | 32)) & 0xFFFFFFFF
@@ -302,57 +253,68 @@ def _run(
                 if found is not None:
                     match_ptr, match_len = found, 1
             match_at[key] = pos + 1
-        if bar is not None and pos % 4096 == 4095:
-            bar.update(4096)
-    if bar is not None:
-        bar.update(n % 4096)
-        bar.close()
-
-    if decoding:
-        if pos_in != n_stream:
-            raise coding.CorruptStreamError("context-mixing stream has the wrong length")
-        return bytes(stream), bytes(buf), cost
-    out += x1.to_bytes(4, "big")
-    return bytes(out), bytes(buf), cost
+        pos += 1
 
 
-def code_lengths(data: bytes) -> np.ndarray:
-    """Per-byte code lengths ``−log2 p(x_t | x_<t)`` (bits) of the context-mixing model."""
-    data = coding.as_bytes(data)
-    return _run(len(data), data, None)[2]
+class Predictor:
+    """The context-mixing model in the predict-then-observe protocol of ``lib.prequential``
+    (``alphabet = 2``): ``predict()`` gives ``(t, p)``, the index of the next bit and its 12-bit
+    probability of a 1, ``observe(bit)`` learns it and says whether a fingerprinted block (1 KB,
+    2 KB, ... 32 KB of bytes, then 32 KB each) has just ended."""
 
+    alphabet = 2
 
-def _fingerprints(data: bytes) -> list[int]:
-    return [zlib.crc32(data[a:b]) for a, b in coding.doubling_blocks(len(data), *_BLOCKS)]
+    def begin(self, n: int) -> None:
+        """A stream of ``n`` bits (8 per byte) starts: a fresh model."""
+        self._model = _model()
+        self._p = next(self._model)
+        self._t = 0
+        self._ends = (8 * hi for _, hi in coding.doubling_blocks(n // 8, *_BLOCKS))
+        self._end = next(self._ends, -1)
+
+    def exact(self):
+        """Integer arithmetic only: the same numbers everywhere, nothing to set."""
+        return contextlib.nullcontext()
+
+    def predict(self) -> tuple[int, int]:
+        return self._t, self._p
+
+    def observe(self, bit: int) -> bool:
+        self._p = self._model.send(bit)
+        self._t += 1
+        if self._t == self._end:
+            self._end = next(self._ends, -1)
+            return True
+        return False
 
 
 _BLOCKS = (FIRST_BLOCK, LAST_BLOCK)
 
 
+# ---------------------------------------------------------------- as a compressor
+def code_lengths(data: bytes) -> np.ndarray:
+    """Per-byte code lengths ``−log2 p(x_t | x_<t)`` (bits) of the context-mixing model."""
+    from lib import prequential  # the one driver of every prequential model
+
+    return prequential.code_lengths(data, prequential.PrequentialConfig(model="cm"))
+
+
 def compress(data: bytes, progress: bool = False, return_code_lengths: bool = False):
-    """``data`` compressed into a ``lib.coding`` container (kind ``CMX1``): the number of
-    blocks, their CRC-32s, then the stream."""
-    data = coding.as_bytes(data)
-    stream, _, bits = _run(len(data), data, None, progress)
-    fps = _fingerprints(data)
-    blob = coding.wrap(struct.pack(f">I{len(fps)}I", len(fps), *fps) + stream, data, KIND)
-    return (blob, bits) if return_code_lengths else blob
+    """``data`` compressed into a ``lib.coding`` container (kind ``CMX2``): the number of
+    blocks, the CRC-32s of the model's probabilities in each, then the stream
+    (``prequential.compress`` with ``model="cm"``)."""
+    from lib import prequential
+
+    cfg = prequential.PrequentialConfig(model="cm")
+    return prequential.compress(data, cfg, progress, return_code_lengths)
 
 
 def decompress(blob: bytes, progress: bool = False) -> bytes:
-    """The original bytes of a ``compress``ed blob; ``CorruptStreamError`` if anything is off."""
+    """The original bytes of a ``compress``ed blob (``CMX2``, or the older ``CMX1``);
+    ``CorruptStreamError`` if anything is off."""
+    from lib import prequential
+
     payload, length, crc, kind = coding.unwrap(blob)
-    if kind != KIND:
+    if kind not in KINDS:
         raise coding.CorruptStreamError(f"not a context-mixing container (kind {kind!r})")
-    if len(payload) < 4:
-        raise coding.CorruptStreamError("context-mixing payload shorter than 4 bytes")
-    (count,) = struct.unpack_from(">I", payload)
-    if count != coding.count_blocks(length, *_BLOCKS) or len(payload) < 4 + 4 * count:
-        raise coding.CorruptStreamError(f"{count} fingerprints cannot cover {length} bytes")
-    stored = struct.unpack_from(f">{count}I", payload, 4)
-    stream = payload[4 + 4 * count :]
-    if length > MAX_RATIO * (len(stream) + 1):
-        raise coding.CorruptStreamError(f"{len(stream)} bytes cannot hold {length} bytes")
-    out = _run(length, None, stream, progress, stored)[1]
-    coding.check_original(out, length, crc)
-    return out
+    return prequential.decompress(blob, progress)

@@ -16,18 +16,18 @@ prequential code by itself: ``-log2 p(x_t | x_<t)`` bits per byte, no parameters
 
   the mixture *simulates* the best model in hindsight at a constant price (chapter 5).
 
-The mixture is also a compressor (``lib.prequential`` with ``model="ngram"``): ``encode`` and
-``decode`` below run the same per-byte loop, so both sides compute identical float64
-probabilities.
+The mixture is also a compressor (``lib.prequential`` with ``model="ngram"``): ``Predictor``
+puts it in the predict-then-observe protocol that ``lib.prequential``'s one driver codes, so
+encoder and decoder compute identical float64 probabilities.
 """
 
 from __future__ import annotations
 
-import zlib
+import contextlib
 
 import numpy as np
 
-from lib import coding, runtime
+from lib import coding
 
 V = 256  # bytes
 
@@ -105,11 +105,6 @@ def default_models(order: int = 4) -> list:
 FIRST_BLOCK, LAST_BLOCK = 512, 8192  # bytes per fingerprinted block (coding.doubling_blocks)
 
 
-def _blocks(n: int, progress: bool):
-    blocks = list(coding.doubling_blocks(n, FIRST_BLOCK, LAST_BLOCK))
-    return runtime.progress(blocks, desc="ngram", unit="block") if progress else blocks
-
-
 class Mixture:
     """Bayesian mixture of adaptive models with a uniform prior (posterior-weighted average)."""
 
@@ -138,49 +133,42 @@ class Mixture:
         for m in self.models:
             m.update(history, symbol)
 
-    # -- as a compressor: both sides run this loop, byte by byte
-    def encode(self, enc, x: np.ndarray, bits: np.ndarray, progress: bool = False) -> list[int]:
-        """Code bytes ``x`` into encoder ``enc``; fills ``bits`` and returns the CRC-32 of the
-        probabilities of every block (``coding.doubling_blocks``)."""
-        data, crcs = bytes(x), []
-        rows = np.empty((min(len(x), LAST_BLOCK), V))
-        for lo, hi in _blocks(len(x), progress):
-            for t in range(lo, hi):
-                history = data[max(0, t - self.span) : t]
-                p, each = self.predict(history)
-                rows[t - lo] = p
-                bits[t] = -np.log2(p[x[t]])
-                self.update(history, x[t], each)
-            crcs.append(zlib.crc32(rows[: hi - lo].tobytes()))
-            enc.encode(x[lo:hi], rows[: hi - lo])
-        return crcs
 
-    def decode(self, dec, n: int, progress: bool = False, expected=None):
-        """The inverse of ``encode``: ``(bytes as uint8 array, CRC-32 of every block)``. With
-        ``expected`` (the encoder's CRCs) it stops with ``CorruptStreamError`` at the first
-        block whose probabilities differ, and before decoding if there are too few."""
-        if expected is not None and len(expected) != coding.count_blocks(
-            n, FIRST_BLOCK, LAST_BLOCK
-        ):
-            raise coding.CorruptStreamError(
-                f"{len(expected)} fingerprints do not match a length of {n} bytes"
-            )
-        out, crcs = bytearray(), []
-        rows = np.empty((min(n, LAST_BLOCK), V))
-        for k, (lo, hi) in enumerate(_blocks(n, progress)):
-            for t in range(lo, hi):
-                history = bytes(out[max(0, len(out) - self.span) :])
-                p, each = self.predict(history)
-                rows[t - lo] = p
-                s = int(dec.decode(p[None])[0])
-                self.update(history, s, each)
-                out.append(s)
-            crcs.append(zlib.crc32(rows[: hi - lo].tobytes()))
-            if expected is not None and crcs[k] != expected[k]:
-                raise coding.CorruptStreamError(
-                    f"block {k}: the n-gram probabilities differ from the encoder's (corrupt file)"
-                )
-        return np.frombuffer(bytes(out), dtype=np.uint8), crcs
+class Predictor:
+    """The Bayesian mixture of ``models`` in the predict-then-observe protocol of
+    ``lib.prequential`` (``alphabet = 256``): ``predict()`` gives ``(positions, probs)``, the
+    index of the next byte and its float64 distribution (1×256), ``observe(symbols)`` learns
+    the byte and says whether a fingerprinted block (``FIRST_BLOCK`` bytes, doubling up to
+    ``LAST_BLOCK``) has just ended."""
+
+    alphabet = V
+
+    def __init__(self, models):
+        self.mixture = Mixture(models)
+
+    def begin(self, n: int) -> None:
+        self.history, self._t = bytearray(), 0
+        self._ends = (hi for _, hi in coding.doubling_blocks(n, FIRST_BLOCK, LAST_BLOCK))
+        self._end = next(self._ends, -1)
+
+    def exact(self):
+        """float64 numpy on one thread: nothing to set."""
+        return contextlib.nullcontext()
+
+    def predict(self) -> tuple[np.ndarray, np.ndarray]:
+        self._context = bytes(self.history[max(0, len(self.history) - self.mixture.span) :])
+        p, self._each = self.mixture.predict(self._context)
+        return np.array([self._t]), p[None]
+
+    def observe(self, symbols) -> bool:
+        s = int(symbols[0])
+        self.mixture.update(self._context, s, self._each)
+        self.history.append(s)
+        self._t += 1
+        if self._t == self._end:
+            self._end = next(self._ends, -1)
+            return True
+        return False
 
 
 def run(data: bytes, models) -> tuple[np.ndarray, np.ndarray]:

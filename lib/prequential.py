@@ -1,58 +1,75 @@
-"""The prequential code: a model that learns while it compresses (chapter 5, used in chapter 4).
+"""The prequential code: a model that learns while it compresses (chapter 5, used in chapters 4,
+6 and 7).
 
 Rae's protocol, literally. Encoder and decoder start from the same untrained model (same seed).
-The data is cut into chunks; each chunk is *first* coded with the current model and *then* the
-model trains on it. The decoder decodes a chunk with the model it has, which is the encoder's
-model at that moment, and then takes the same training steps on the same bytes. The length of
-the code is the area under the online loss curve,
+Each symbol is *first* coded with the current model and *then* the model learns from it. The
+decoder decodes with the model it has, which is the encoder's model at that moment, and then
+learns the same thing from the same symbol. The length of the code is the area under the online
+loss curve,
 
-    L_preq(x) = sum_t -log2 p_{theta(x_<chunk(t))}(x_t | context_t)   bits,
+    L_preq(x) = sum_t -log2 p_{theta(x_<t)}(x_t | x_<t)   bits,
 
-and the parameters theta are never transmitted: only the code that trains them (this file,
-``lib/models.py`` and ``lib/coding.py``) must be known to both sides.
+and the parameters theta are never transmitted: only the program that trains them.
+
+One protocol, one driver. Three learners implement *predict-then-observe* (``Predictor``):
+
+- ``GPTPredictor``: a ``lib.models.GPT`` trained online on lanes of bytes (below);
+- ``lib.ngram.Predictor``: the Bayesian mixture of adaptive n-gram models;
+- ``lib.context_mixing.Predictor``: the bitwise context-mixing model, the book's best.
+
+``predict()`` returns ``(positions, probs)``: where in the stream the next symbols are, and
+their distributions; ``observe(symbols)`` hands over what came and returns ``True`` when a
+*block* has ended. ``drive`` is the only loop: it predicts, lets a coder step code, decode or
+measure the symbols, observes, and fingerprints the probabilities of every block (CRC-32).
+``code_lengths``, ``compress`` and ``decompress`` are ``drive`` with three different steps.
+
+Why the protocol has an ``alphabet``: the symbols are bytes (``alphabet = 256``, float rows
+coded by ``coding.Encoder``) for the transformer and the n-gram mixture, and *bits*
+(``alphabet = 2``, 12-bit integer probabilities coded by ``coding.BinaryEncoder``) for context
+mixing. A bitwise model cannot give a byte-level distribution without evaluating all 255 nodes
+of its bit tree, each after the updates of the bits before it (its mixer and counters learn
+within the byte), so it would cost 32 times as much or be another model; a byte-level model
+given the bit-level protocol would have to be unrolled into 8 binary decisions per byte. So the
+protocol's symbol is whatever the model predicts, and the driver brings the coder for it.
 
 Bit-exact agreement. Arithmetic decoding only works when the decoder computes *exactly* the
 probabilities the encoder used: one differing last bit in a float can change a quantized
 frequency and everything after it is garbage. Floating point is not associative, so "the same
 maths" is not enough; encoder and decoder must run the identical sequence of tensor operations
-with identical shapes. Hence the schedule:
+with identical shapes. Hence the transformer's schedule:
 
 - chunk ``k`` holds ``B = lanes`` contiguous *lanes* of ``L_k`` bytes each (``L_k`` doubles from
   ``first_lane_length`` up to ``lane_length``: the first, untrained chunks are small);
 - every lane is read by the model as ``[BOS, x_0, x_1, ...]``, so position ``t`` of a lane is
   predicted from the lane's own prefix only (the model's context is the lane);
-- at step ``t`` both sides run one incremental transformer step (a key/value cache) on the ``B``
-  lanes at once and code/decode byte ``t`` of every lane: the encoder *could* compute a whole
-  chunk in one big batched pass, but then its floats would not match the decoder's;
+- at step ``t`` both sides run one incremental transformer step (``GPT.extend``, a key/value
+  cache) on the ``B`` lanes at once and code/decode byte ``t`` of every lane: the encoder
+  *could* compute a whole chunk in one batched pass, but then its floats would not match;
 - after a complete chunk, both sides train on the bytes seen so far with the same seeded batches.
 
-``code_lengths``, ``compress`` and ``decompress`` all run the one loop ``_run``. Each chunk's
-probabilities are fingerprinted (CRC-32 of the float32 arrays) into the container, so a decoder
-whose arithmetic differs (another CPU, library version or thread count, or a GPU, whose
-backward passes use non-deterministic atomics unless ``runtime.seed_everything`` made torch
-choose deterministic kernels) stops with ``CorruptStreamError`` at the first chunk that differs,
-and the CRC-32 of the original catches anything else. Never silent garbage.
+Each block's fingerprint is stored in the file, so a decoder whose arithmetic differs (another
+CPU, library version or thread count) stops with ``CorruptStreamError`` at the first block that
+differs, and the CRC-32 of the original catches anything else. Never silent garbage. The
+transformer runs inside ``deterministic()`` (deterministic kernels only, the math attention
+backend), so a file coded on a GPU decodes on the same GPU.
 
-Causality: the code length of byte ``p`` depends only on bytes before ``p`` (the chunk schedule
-does not depend on the data's length), so ``code_lengths(x + y)[:len(x)] == code_lengths(x)``:
-the total splits as L(x) + L(y | x).
+Causality: the code length of symbol ``p`` depends only on symbols before ``p`` (no schedule
+depends on the data's length), so ``code_lengths(x + y)[:len(x)] == code_lengths(x)``: the
+total splits as L(x) + L(y | x).
 
-``model="cm"`` is the other end of the design space: no neural network, but many small adaptive
-context models mixed bit by bit (``lib.context_mixing``). It is the best compressor of the book
-and the command line's default.
+File formats (``lib.coding`` containers, by kind): ``PQG1`` (transformer) and ``PQN1`` (n-gram)
+hold the settings (zlib-compressed JSON), the fingerprints and the stream; ``CMX2`` (context
+mixing) the fingerprints and the stream. ``read_header`` reads and checks any of them. ``CMX1``,
+written before December 2026, fingerprinted the decoded bytes instead of the probabilities; it
+is still read. The command line is ``lib.cli``; the registry of every compressor of the book is
+``lib.compressors.REGISTRY``.
 
 The same idea for the *labels* of a data set given its inputs (Blier & Ollivier 2018: two-part
 versus prequential) is in ``lib.label_codes``.
-
-Command line::
-
-    python -m lib.prequential compress IN OUT [--model cm|gpt|ngram]
-    python -m lib.prequential decompress IN OUT
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import itertools
@@ -61,9 +78,9 @@ import math
 import os
 import struct
 import sys
-import tempfile
 import zlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -74,7 +91,7 @@ from lib import coding, context_mixing, ngram, runtime
 from lib.models import GPT, GPTConfig
 
 BOS = 256  # the symbol every lane starts with; the model's vocabulary is 256 bytes + BOS
-KINDS = {"gpt": b"PQG1", "ngram": b"PQN1", "cm": context_mixing.KIND}  # container kinds
+KINDS = {"gpt": b"PQG1", "ngram": b"PQN1", "cm": context_mixing.KIND}  # kinds written
 # The largest settings the encoder accepts. The decoder reads settings from the file, so it
 # refuses anything beyond them: a hostile header cannot make it hang, abort or exhaust memory.
 LIMITS = {
@@ -249,51 +266,191 @@ class Learner:
         self.model.eval()
 
 
-def _run(
-    n: int, cfg: PrequentialConfig, code_step, progress: bool = False, on_chunk=None, device=None
-) -> tuple[list[int], np.ndarray]:
-    """The one loop of the GPT code, shared by encoder, decoder and ``code_lengths``.
+class GPTPredictor:
+    """The transformer in the predict-then-observe protocol (``alphabet = 256``): the lanes of
+    the schedule above, one incremental step per ``predict``; ``observe`` stores the bytes of the
+    lanes and, at the end of a chunk, trains the ``Learner`` and starts the next chunk.
 
-    ``code_step(probs, positions)`` receives the distributions (rows of the active lanes, in
-    lane order) and the data positions they predict, and returns the bytes there (the encoder
-    and ``code_lengths`` look them up, the decoder decodes them). ``on_chunk(k, fingerprint)``
-    is called after each chunk (the decoder checks it there). Returns the CRC-32 fingerprints
-    of the probabilities, one per chunk, and the bytes.
-    """
-    learner = Learner(cfg, device or runtime.device())
-    seen = np.zeros(n, dtype=np.uint8)
-    fingerprints = []
-    bar = (
-        runtime.progress(total=n, unit="B", unit_scale=True, desc="prequential")
-        if progress
-        else None
-    )
-    with runtime.threads(cfg.threads), deterministic():
-        learner.model.eval()
-        for k, (start, length) in enumerate(chunks(n, cfg)):
-            positions = start + np.arange(cfg.lanes)[:, None] * length + np.arange(length)
-            learner.start_lanes(cfg.lanes)
-            inputs = torch.full((cfg.lanes,), BOS, dtype=torch.long)
-            crc = 0
-            for t in range(min(length, n - start)):
-                probs = learner.step(inputs)
-                crc = zlib.crc32(probs.numpy().tobytes(), crc)
-                active = positions[:, t] < n
-                symbols = code_step(probs[torch.from_numpy(active)], positions[active, t])
-                seen[positions[active, t]] = symbols
-                inputs = inputs.clone()
-                inputs[torch.from_numpy(active)] = torch.as_tensor(symbols, dtype=torch.long)
-                if bar is not None:
-                    bar.update(int(active.sum()))
-            fingerprints.append(crc)
-            if on_chunk is not None:
-                on_chunk(k, crc)
-            end = start + cfg.lanes * length
-            if end < n:  # a complete chunk with more to come: learn from it
-                learner.train(seen[:end], k)
+    ``predict`` returns the positions of *every* lane (those beyond the data's end, in the last
+    chunk, are ignored by the driver) and their float32 probabilities, all of which are
+    fingerprinted."""
+
+    alphabet = 256
+
+    def __init__(self, cfg: PrequentialConfig, device=None):
+        self.cfg = cfg
+        self.learner = Learner(cfg, device or runtime.device())
+
+    def exact(self):
+        """The same arithmetic on both sides: the config's thread count, deterministic kernels."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(runtime.threads(self.cfg.threads))
+        stack.enter_context(deterministic())
+        return stack
+
+    def begin(self, n: int) -> None:
+        self.n, self.seen = n, np.zeros(n, dtype=np.uint8)
+        self._chunks = enumerate(chunks(n, self.cfg))
+        self.learner.model.eval()
+        if n:
+            self._next_chunk()
+
+    def _next_chunk(self) -> None:
+        c = self.cfg
+        self.k, (self.start, length) = next(self._chunks)
+        self.positions = self.start + np.arange(c.lanes)[:, None] * length + np.arange(length)
+        self.end = self.start + c.lanes * length
+        self.learner.start_lanes(c.lanes)
+        self.inputs = torch.full((c.lanes,), BOS, dtype=torch.long)
+        self.t, self.steps = 0, min(length, self.n - self.start)
+
+    def predict(self) -> tuple[np.ndarray, torch.Tensor]:
+        return self.positions[:, self.t], self.learner.step(self.inputs)
+
+    def observe(self, symbols) -> bool:
+        column = self.positions[:, self.t]
+        active = column < self.n
+        self.seen[column[active]] = symbols
+        self.inputs = self.inputs.clone()
+        self.inputs[torch.from_numpy(active)] = torch.as_tensor(symbols, dtype=torch.long)
+        self.t += 1
+        if self.t < self.steps:
+            return False
+        if self.end < self.n:  # a complete chunk with more to come: learn from it
+            self.learner.train(self.seen[: self.end], self.k)
+            self._next_chunk()
+        return True
+
+
+# ---------------------------------------------------------------- the protocol and the driver
+class Predictor(Protocol):
+    """Predict-then-observe: what ``drive`` needs of a learner (see the module's docstring).
+
+    ``alphabet``: 256 (bytes; ``probs`` are float rows, ``positions`` an int array) or 2 (the
+    bits of the bytes, most significant first; ``probs`` is the 12-bit integer probability of
+    a 1, ``positions`` one int). ``begin(n)`` starts a stream of ``n`` symbols with a fresh
+    model; ``exact()`` is the context its arithmetic is reproducible in; ``predict()`` is
+    ``(positions, probs)``; ``observe(symbols)`` learns them, ``True`` at the end of a block."""
+
+    alphabet: int
+
+    def begin(self, n: int) -> None: ...
+
+    def exact(self) -> contextlib.AbstractContextManager: ...
+
+    def predict(self) -> tuple: ...
+
+    def observe(self, symbols) -> bool: ...
+
+
+def predictor(cfg: PrequentialConfig, device=None) -> Predictor:
+    """The learner of ``cfg.model``, untrained."""
+    if cfg.model == "ngram":
+        return ngram.Predictor(ngram.default_models(cfg.ngram_order))
+    if cfg.model == "cm":
+        return context_mixing.Predictor()
+    return GPTPredictor(cfg, device)
+
+
+def _fingerprint(probs) -> bytes:
+    if isinstance(probs, int):
+        return probs.to_bytes(2, "big")
+    if isinstance(probs, torch.Tensor):
+        probs = probs.numpy()
+    return np.ascontiguousarray(probs).tobytes()
+
+
+def drive(model: Predictor, n: int, step, on_block=None, progress: bool = False) -> list[int]:
+    """The one loop of every prequential code: ``n`` symbols, predicted, coded, observed.
+
+    ``step(positions, probs)`` returns ``(symbols, count)``: the symbols at ``positions`` (the
+    encoder and ``code_lengths`` look them up, the decoder decodes them) and how many of the
+    stream they are. ``on_block(k, fingerprint)`` is called after block ``k`` (the decoder
+    checks it there). Returns the CRC-32 of the probabilities of every block."""
+    fingerprints, crc, done, shown = [], 0, 0, 0
+    bar = None
+    if progress:
+        bar = runtime.progress(total=n, unit="sym", unit_scale=True, desc="prequential")
+    with model.exact():
+        model.begin(n)
+        while done < n:
+            positions, probs = model.predict()
+            crc = zlib.crc32(_fingerprint(probs), crc)
+            symbols, count = step(positions, probs)
+            done += count
+            if model.observe(symbols):
+                fingerprints.append(crc)
+                if on_block is not None:
+                    on_block(len(fingerprints) - 1, crc)
+                crc = 0
+            if bar is not None and done - shown >= 4096:
+                bar.update(done - shown)
+                shown = done
     if bar is not None:
+        bar.update(done - shown)
         bar.close()
-    return fingerprints, seen
+    return fingerprints
+
+
+# the cost of a bit coded with 12-bit probability p of itself: -log2(p / 4096)
+_BIT_COST = [12.0] + [-math.log2(p / 4096) for p in range(1, 4096)]
+
+
+def _byte_step(x: np.ndarray | None, bits: np.ndarray, enc=None, dec=None):
+    """The step for byte models: look up the bytes in ``x`` (or decode them into it), code
+    them, count their bits into ``bits``."""
+    n = len(bits)
+
+    def step(positions, probs):
+        p = probs.double().numpy() if isinstance(probs, torch.Tensor) else probs
+        active = positions < n
+        if not active.all():
+            positions, p = positions[active], p[active]
+        if dec is None:
+            symbols = x[positions]
+        else:  # decoding: into x
+            symbols = x[positions] = dec.decode(p).astype(np.uint8)
+        bits[positions] = -np.log2(p[np.arange(len(positions)), symbols] / p.sum(1))
+        if enc is not None:
+            enc.encode(symbols, p)
+        return symbols, len(positions)
+
+    return step
+
+
+def _bit_step(x: list | None, cost: list, enc=None, dec=None):
+    """The step for bit models: one bit, its cost ``_BIT_COST[p of the bit]``. Decoding, the
+    bits are appended to ``x``."""
+
+    def step(t, p):
+        if dec is None:
+            y = x[t]
+        else:
+            y = dec.decode(p)
+            x.append(y)
+        if enc is not None:
+            enc.encode(y, p)
+        cost.append(_BIT_COST[p if y else 4096 - p])
+        return y, 1
+
+    return step
+
+
+def _per_byte(cost: list) -> np.ndarray:
+    """Bit costs summed per byte (in order, as the bits were coded)."""
+    return np.array([sum(cost[i : i + 8]) for i in range(0, len(cost), 8)])
+
+
+def _run(data: bytes, model: Predictor, enc=None, progress: bool = False):
+    """``drive`` over ``data`` (looked up, optionally coded into ``enc``): (fingerprints, bits)."""
+    x = np.frombuffer(data, dtype=np.uint8)
+    if model.alphabet == 2:
+        cost: list[float] = []
+        bits_in = np.unpackbits(x).tolist()
+        fps = drive(model, 8 * len(x), _bit_step(bits_in, cost, enc), progress=progress)
+        return fps, _per_byte(cost)
+    bits = np.zeros(len(x))
+    return drive(model, len(x), _byte_step(x, bits, enc), progress=progress), bits
 
 
 # ---------------------------------------------------------------- code lengths
@@ -314,25 +471,10 @@ def code_lengths(
     Causal: ``code_lengths(x + y)[:len(x)] == code_lengths(x)``.
     """
     data, cfg = coding.as_bytes(data), _check_cfg(cfg)
-    if cfg.model == "ngram":
-        return ngram.code_lengths(data, ngram.default_models(cfg.ngram_order))
-    if cfg.model == "cm":
-        return context_mixing.code_lengths(data)
-    x = np.frombuffer(data, dtype=np.uint8)
-    bits = np.zeros(len(x))
-
-    def measure(probs, positions):
-        p = probs.double()
-        symbols = x[positions]
-        chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
-        bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
-        return symbols
-
-    _run(len(x), cfg, measure, progress, device=device)
-    return bits
+    return _run(data, predictor(cfg, device), None, progress)[1]
 
 
-# ---------------------------------------------------------------- the compressor
+# ---------------------------------------------------------------- the file
 _LEN = struct.Struct(">I")
 
 
@@ -410,164 +552,103 @@ def compress(
     """The compressed file of ``data`` (a ``lib.coding`` container); optionally with the
     per-byte ideal code lengths it was coded with: ``(blob, bits)``."""
     data, cfg = coding.as_bytes(data), _check_cfg(cfg)
-    if cfg.model == "cm":  # a container of its own (kind CMX1)
-        return context_mixing.compress(data, progress, return_code_lengths)
-    enc = coding.Encoder()
-    x = np.frombuffer(data, dtype=np.uint8)
-    bits = np.zeros(len(x))
-    if cfg.model == "ngram":
-        mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
-        fingerprints = mix.encode(enc, x, bits, progress)
+    model = predictor(cfg, device)
+    enc = coding.BinaryEncoder() if model.alphabet == 2 else coding.Encoder()
+    fingerprints, bits = _run(data, model, enc, progress)
+    if cfg.model == "cm":  # no settings: the model has none
+        head = struct.pack(f">I{len(fingerprints)}I", len(fingerprints), *fingerprints)
     else:
-
-        def encode(probs, positions):
-            symbols = x[positions]
-            p = probs.double()
-            chosen = p[torch.arange(len(positions)), torch.from_numpy(symbols.astype(np.int64))]
-            bits[positions] = (-torch.log2(chosen / p.sum(1))).numpy()
-            enc.encode(symbols, p.numpy())
-            return symbols
-
-        fingerprints, _ = _run(len(x), cfg, encode, progress, device=device)
-    blob = coding.wrap(_header(cfg, len(x), fingerprints) + enc.finish(), data, KINDS[cfg.model])
+        head = _header(cfg, len(data), fingerprints)
+    blob = coding.wrap(head + enc.finish(), data, KINDS[cfg.model])
     return (blob, bits) if return_code_lengths else blob
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a prequential file says about itself, checked by ``read_header``."""
+
+    kind: bytes  # the container's kind: PQG1, PQN1, CMX2 (or the older CMX1)
+    cfg: PrequentialConfig  # the settings both sides run (context mixing: model="cm" only)
+    n: int  # length of the original, in bytes
+    crc: int  # CRC-32 of the original
+    fingerprints: tuple[int, ...]  # CRC-32 of the model's probabilities, one per block
+    stream: bytes  # the arithmetic-coded stream
+
+
+def _parse_cm(payload: bytes, length: int) -> tuple[tuple[int, ...], bytes]:
+    """Fingerprints and stream of a context-mixing payload, checked against ``length``."""
+    if len(payload) < 4:
+        raise coding.CorruptStreamError("context-mixing payload shorter than 4 bytes")
+    (count,) = struct.unpack_from(">I", payload)
+    blocks = (context_mixing.FIRST_BLOCK, context_mixing.LAST_BLOCK)
+    if count != coding.count_blocks(length, *blocks) or len(payload) < 4 + 4 * count:
+        raise coding.CorruptStreamError(f"{count} fingerprints cannot cover {length} bytes")
+    stream = payload[4 + 4 * count :]
+    if length > context_mixing.MAX_RATIO * (len(stream) + 1):
+        raise coding.CorruptStreamError(f"{len(stream)} bytes cannot hold {length} bytes")
+    return struct.unpack_from(f">{count}I", payload, 4), stream
+
+
+def read_header(blob: bytes) -> Header:
+    """The header of a ``compress``ed file, or ``CorruptStreamError`` for anything the encoder
+    cannot have written (settings beyond ``LIMITS``, a length its fingerprints or stream cannot
+    cover, a kind this code does not read). Nothing is decoded."""
+    payload, length, crc, kind = coding.unwrap(blob)
+    if kind in context_mixing.KINDS:
+        fingerprints, stream = _parse_cm(payload, length)
+        return Header(kind, PrequentialConfig(model="cm"), length, crc, fingerprints, stream)
+    if kind not in (KINDS["gpt"], KINDS["ngram"]):
+        raise coding.CorruptStreamError(f"not a prequential container (kind {kind!r})")
+    cfg, n, fingerprints, stream = _parse_header(payload)
+    if n != length or KINDS[cfg.model] != kind:
+        raise coding.CorruptStreamError("header and container disagree (corrupt file)")
+    return Header(kind, cfg, n, crc, tuple(fingerprints), stream)
 
 
 def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
     """The original bytes of a ``compress``ed blob; ``CorruptStreamError`` if anything is off."""
-    payload, length, crc, kind = coding.unwrap(blob)
-    if kind not in KINDS.values():
-        raise coding.CorruptStreamError(f"not a prequential container (kind {kind!r})")
-    if kind == KINDS["cm"]:
-        return context_mixing.decompress(blob, progress)
-    cfg, n, stored, stream = _parse_header(payload)
-    if n != length or KINDS[cfg.model] != kind:
-        raise coding.CorruptStreamError("header and container disagree (corrupt file)")
-    if n == 0:
-        out = b""
+    h = read_header(blob)
+    model = predictor(h.cfg, device)
+    unit = "chunk" if h.cfg.model == "gpt" else "block"
+    if model.alphabet == 2:
+        dec, out, n = coding.BinaryDecoder(h.stream), [], 8 * h.n
+        step = _bit_step(out, [], dec=dec)
     else:
-        dec = coding.Decoder(stream)
-        if cfg.model == "ngram":
-            mix = ngram.Mixture(ngram.default_models(cfg.ngram_order))
-            x, fps = mix.decode(dec, n, progress, expected=stored)
-            if fps != stored:
-                raise coding.CorruptStreamError("model probabilities differ from the encoder's")
-        else:
+        dec, out, n = coding.Decoder(h.stream), np.zeros(h.n, dtype=np.uint8), h.n
+        step = _byte_step(out, np.zeros(h.n), dec=dec)
+    ends = [hi for _, hi in coding.doubling_blocks(h.n, *_CM_BLOCKS)]
 
-            def decode(probs, positions):
-                return dec.decode(probs.double().numpy()).astype(np.uint8)
+    def check(k, fingerprint):
+        if k >= len(h.fingerprints):
+            raise coding.CorruptStreamError(f"more {unit}s than fingerprints (corrupt file)")
+        if h.kind == b"CMX1":  # the older format: CRC-32 of the decoded bytes of the block
+            lo = ends[k - 1] if k else 0
+            fingerprint = zlib.crc32(_pack(out[8 * lo : 8 * ends[k]]))
+        if fingerprint != h.fingerprints[k]:
+            raise coding.CorruptStreamError(
+                f"{unit} {k}: the model's probabilities differ from the encoder's. Another "
+                "device, thread count or library version computes different floats, or the "
+                "file is corrupt."
+            )
 
-            def check(k, fingerprint):
-                if k >= len(stored) or stored[k] != fingerprint:
-                    raise coding.CorruptStreamError(
-                        f"chunk {k}: the model's probabilities differ from the encoder's. Another "
-                        "device, thread count or library version computes different floats, or "
-                        "the file is corrupt."
-                    )
-
-            fps, x = _run(n, cfg, decode, progress, on_chunk=check, device=device)
-            if len(fps) != len(stored):
-                raise coding.CorruptStreamError("wrong number of chunks (corrupt file)")
-        dec.finish()
-        out = bytes(x)
-    coding.check_original(out, length, crc)
-    return out
+    fingerprints = drive(model, n, step, on_block=check, progress=progress)
+    if len(fingerprints) != len(h.fingerprints):
+        raise coding.CorruptStreamError(f"wrong number of {unit}s (corrupt file)")
+    dec.finish()
+    data = _pack(out) if model.alphabet == 2 else out.tobytes()
+    coding.check_original(data, h.n, h.crc)
+    return data
 
 
-# ---------------------------------------------------------------- command line
-# what the command line reports as one line "error: ..." (exit code 1), never as a traceback
-_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, MemoryError, RuntimeError, OSError)
+_CM_BLOCKS = (context_mixing.FIRST_BLOCK, context_mixing.LAST_BLOCK)
 
 
-def _check_paths(source: str, target: str) -> None:
-    """``OSError`` with a one-line reason, before any work, if IN cannot be read or OUT written."""
-    if not os.path.exists(source):
-        raise OSError(f"{source}: no such file")
-    if os.path.isdir(source):
-        raise OSError(f"{source} is a directory, not a file")
-    if os.path.isdir(target):
-        raise OSError(f"{target} is a directory, not a file")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise OSError(f"{folder}: the output's directory does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OSError(f"{folder}: no permission to write there")
-    if os.path.exists(target) and not os.access(target, os.W_OK):
-        raise OSError(f"{target}: no permission to overwrite it")
+def _pack(bits: list[int]) -> bytes:
+    """Bits, most significant first, as bytes."""
+    return np.packbits(np.array(bits, dtype=np.uint8)).tobytes()
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it onto
-    ``path``: a failed or interrupted write leaves ``path`` as it was."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~mask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable (not possible on every system)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+if __name__ == "__main__":  # the command line (lib.cli), under its old name
+    from lib import cli
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lib.prequential compress|decompress IN OUT`` (a progress bar on stderr).
-
-    Paths are checked before any work; OUT is replaced atomically, so a failed run leaves it as
-    it was; every error is one line on stderr with exit code 1 (130 if interrupted).
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.prequential", description="Prequential (train-while-coding) compressor."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("compress", help="compress IN into OUT")
-    c.add_argument("input")
-    c.add_argument("output")
-    c.add_argument("--model", choices=sorted(KINDS), default="cm", help="default: cm, the best")
-    for name in ("n_layer", "n_embd", "lanes", "train_steps", "seed"):
-        c.add_argument(f"--{name.replace('_', '-')}", type=int, default=None)
-    d = sub.add_parser("decompress", help="decompress IN into OUT (checked byte for byte)")
-    d.add_argument("input")
-    d.add_argument("output")
-    args = parser.parse_args(argv)
-    try:
-        _check_paths(args.input, args.output)
-        if args.command == "compress":  # settings first: a bad one fails before any work
-            fields = {f.name for f in dataclasses.fields(PrequentialConfig)}
-            chosen = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-            cfg = PrequentialConfig(**chosen)
-        with open(args.input, "rb") as f:
-            data = f.read()
-        if args.command == "compress":
-            out = compress(data, cfg, progress=True)
-        else:
-            out = decompress(data, progress=True)
-        _write_atomically(args.output, out)
-    except KeyboardInterrupt:
-        print("error: interrupted; the output was not written", file=sys.stderr)
-        return 130
-    except _ERRORS as e:  # CorruptStreamError is a ValueError
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 1
-    print(f"{args.command}ed {len(data)} -> {len(out)} bytes", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.main(prog="python -m lib.prequential"))

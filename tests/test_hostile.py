@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import coding, context_mixing, ngram, prequential
+from lib import cli, coding, context_mixing, ngram, prequential
 from lib.prequential import PrequentialConfig
 
 TEXT = b"The prequential code pays for what the model has not yet learned. " * 40
@@ -187,7 +187,11 @@ def test_every_flipped_bit_is_reported_as_corruption(real_files, model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=300), st.sampled_from([b"PQG1", b"PQN1", b"CMX1"]), st.integers(0, N))
+@given(
+    st.binary(max_size=300),
+    st.sampled_from([b"PQG1", b"PQN1", b"CMX1", b"CMX2"]),
+    st.integers(0, N),
+)
 def test_random_payloads_are_refused_quickly(payload, kind, length):
     # random bytes behind a valid container: any decoder must refuse them, fast
     start = time.process_time()
@@ -220,7 +224,7 @@ def test_scaling_a_row_by_a_power_of_two_changes_nothing():
 
 # ---------------------------------------------------------------- the command line
 def run_main(capsys, *argv):
-    code = prequential.main(list(map(str, argv)))
+    code = cli.main(list(map(str, argv)))
     err = capsys.readouterr().err.strip().splitlines()
     return code, err[-1] if err else ""
 

@@ -50,18 +50,17 @@ def test_mixture_tracks_the_best_model():
     assert each[:, -100:].mean() < 2.0  # repetitive text becomes cheap
 
 
-def test_mixture_encode_decode_round_trip():
+def test_predictor_is_the_mixture_in_the_protocol():
+    # the driver's code lengths of ngram.Predictor are the mixture's (catches a predictor
+    # that predicts from the wrong history, or learns before it predicts)
+    from lib import prequential
+
+    predictor = ngram.Predictor(models())
+    bits = np.zeros(len(TEXT))
     x = np.frombuffer(TEXT, dtype=np.uint8)
-    enc = coding.Encoder()
-    bits = np.zeros(len(x))
-    fp = ngram.Mixture(models()).encode(enc, x, bits)
-    payload = enc.finish()
-    assert 8 * len(payload) <= bits.sum() + 80
-    dec = coding.Decoder(payload)
-    y, fp2 = ngram.Mixture(models()).decode(dec, len(x))
-    dec.finish()
-    assert bytes(y) == TEXT and fp == fp2
-    assert np.array_equal(bits, ngram.code_lengths(TEXT, models()))
+    fps = prequential.drive(predictor, len(x), prequential._byte_step(x, bits))
+    assert np.allclose(bits, ngram.code_lengths(TEXT, models()), rtol=0, atol=1e-12)
+    assert len(fps) == coding.count_blocks(len(x), ngram.FIRST_BLOCK, ngram.LAST_BLOCK)
 
 
 def test_bad_arguments():

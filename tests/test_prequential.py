@@ -1,8 +1,10 @@
 """lib.prequential: the train-while-coding compressor is lossless, deterministic, causal, and
 fails loudly on bad input."""
 
+import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import coding, prequential, runtime
+from lib import coding, data, prequential, runtime
 from lib.prequential import PrequentialConfig
 
 TINY = PrequentialConfig(
@@ -44,8 +46,7 @@ def test_round_trip_text_and_code_length():
     blob, bits = prequential.compress(TEXT, TINY, return_code_lengths=True)
     assert prequential.decompress(blob) == TEXT
     # the coded stream costs the ideal code length plus a few bytes; the header is small
-    payload, *_ = coding.unwrap(blob)
-    stream = prequential._parse_header(payload)[-1]
+    stream = prequential.read_header(blob).stream
     assert 8 * len(stream) <= bits.sum() + 8 * 10
     assert len(blob) - len(stream) < 200  # container, settings, one fingerprint per chunk
     assert bits.sum() < 8 * len(TEXT)  # it learned something: better than raw bytes
@@ -126,10 +127,9 @@ def test_corrupt_and_truncated_blobs_raise(model):
 def test_probability_fingerprint_catches_a_different_model():
     # a decoder that computes other floats (here: another seed in the header) fails loudly
     blob = prequential.compress(TEXT, TINY)
-    payload, n, crc, kind = coding.unwrap(blob)
-    cfg, n, fps, stream = prequential._parse_header(payload)
-    other = PrequentialConfig(**{**cfg.__dict__, "seed": 7})
-    forged = coding.wrap(prequential._header(other, n, fps) + stream, TEXT, kind)
+    h = prequential.read_header(blob)
+    other = PrequentialConfig(**{**h.cfg.__dict__, "seed": 7})
+    forged = coding.wrap(prequential._header(other, h.n, h.fingerprints) + h.stream, TEXT, h.kind)
     with pytest.raises(coding.CorruptStreamError, match="differ|stream"):
         prequential.decompress(forged)
 
@@ -194,3 +194,61 @@ def test_the_coder_runs_deterministic_kernels_and_restores_the_callers_setting()
         assert torch.are_deterministic_algorithms_enabled()
         assert not torch.is_deterministic_algorithms_warn_only_enabled()
     runtime.seed_everything(0)
+
+
+# ---------------------------------------------------------------- formats and the one driver
+STREAMS = Path(__file__).parent / "streams"  # files written before the one driver (Dec 2026)
+
+
+@pytest.mark.parametrize("name", ["gpt", "ngram", "cm"])
+def test_older_files_still_decode(name):
+    # catches a silent change of the file format: PQG1 and PQN1 are unchanged, byte for byte;
+    # CMX1 (fingerprints of the decoded bytes) is still read although CMX2 is written
+    blob = (STREAMS / f"{name}_v1.bin").read_bytes()
+    text = data.text().encode()[: 1500 if name == "gpt" else 3000]
+    assert prequential.decompress(blob) == text
+    h = prequential.read_header(blob)
+    if name == "cm":
+        assert h.kind == b"CMX1" and prequential.compress(text, h.cfg) != blob
+    else:
+        assert prequential.compress(text, h.cfg) == blob
+
+
+def test_a_forged_older_cm_file_stops_at_its_first_block():
+    # CMX1's fingerprints are checked as it decodes (catches a CMX1 path that checks nothing)
+    blob = (STREAMS / "cm_v1.bin").read_bytes()
+    h = prequential.read_header(blob)
+    forged = struct.pack(f">I{len(h.fingerprints)}I", len(h.fingerprints), 0, *h.fingerprints[1:])
+    bad = coding.wrap(forged + h.stream, data.text().encode()[:3000], b"CMX1")
+    with pytest.raises(coding.CorruptStreamError, match="block 0"):
+        prequential.decompress(bad)
+
+
+def test_read_header_says_what_the_file_is():
+    blob = prequential.compress(TEXT, TINY)
+    h = prequential.read_header(blob)
+    assert (h.kind, h.cfg, h.n) == (b"PQG1", TINY, len(TEXT))
+    assert len(h.fingerprints) == len(list(prequential.chunks(len(TEXT), TINY)))
+    with pytest.raises(coding.CorruptStreamError, match="kind"):
+        prequential.read_header(coding.wrap(b"", b"", b"ABCD"))
+
+
+@pytest.mark.parametrize("model", ["gpt", "ngram", "cm"])
+def test_one_driver_measures_what_it_codes(model):
+    # the three learners through the one driver: the ideal code length is the coded stream's
+    # (catches a step that measures other probabilities than it codes)
+    blob, bits = prequential.compress(TEXT, config(model), return_code_lengths=True)
+    stream = prequential.read_header(blob).stream
+    assert abs(8 * len(stream) - bits.sum()) <= 8 * 12
+    assert np.allclose(prequential.code_lengths(TEXT, config(model)), bits, rtol=0, atol=1e-9)
+
+
+def test_the_registry_spans_every_compressor():
+    from lib import compressors
+
+    assert set(compressors.REGISTRY) == {*compressors.NAMES, "ngram", "cm", "gpt"}
+    for name in ("zlib", "ngram", "cm"):
+        compress, decompress = compressors.REGISTRY[name]
+        assert decompress(compress(TEXT)) == TEXT
+    with pytest.raises(coding.CorruptStreamError, match="not ngram"):
+        compressors.REGISTRY["ngram"][1](compressors.REGISTRY["cm"][0](TEXT))
