@@ -89,6 +89,14 @@ test-coursework: env
 bench: env
 	$(BIN)/python -m benchmarks
 
+## For a machine with a CUDA GPU and no internet (about 8 minutes): the rehearsal of every chapter
+## on the GPU, its main kernels timed at full-scale sizes, each chapter's full-scale time
+## extrapolated; one line per chapter, benchmarks/results/gpu.json. BOOK_DEVICE=cpu: the CPU
+## fallback; GPU_CHECK="--quick" limits it to two chapters and one step a kernel.
+.PHONY: gpu-check
+gpu-check: env
+	$(BIN)/python -m tools.gpu_check $(GPU_CHECK)
+
 lint: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/ruff format --check lib tests tools benchmarks
