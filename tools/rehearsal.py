@@ -145,6 +145,40 @@ def _resolve(chapters) -> list[str]:
     return chosen
 
 
+def full_settings(chapter: str) -> dict:
+    """The ``full=dict(...)`` of a chapter's ``runtime.settings`` call, read from its source.
+
+    Only literal values are evaluated; a setting computed from a name comes back as None.
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "settings(" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "settings":
+                full = next((k.value for k in node.keywords if k.arg == "full"), None)
+                if isinstance(full, ast.Call) and full.keywords:  # full=dict(...)
+                    return {k.arg: _literal(k.value) for k in full.keywords}
+                if isinstance(full, ast.Dict):
+                    return {_literal(k): _literal(v) for k, v in zip(full.keys, full.values)}
+    raise ValueError(f"{chapter}: no runtime.settings(small=..., full=...) call found")
+
+
+def _literal(node):
+    import ast
+
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "dict":
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
 def environment(chapter: str, device: str = "cpu", data_dir: Path | None = None) -> dict:
     """The environment variables a chapter's rehearsal runs with (added to ``os.environ``)."""
     from lib import data
@@ -162,7 +196,7 @@ def environment(chapter: str, device: str = "cpu", data_dir: Path | None = None)
     }
 
 
-GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)|[`:]{3}\{glue(?::\w+)?\}\s+([^\s`]+)")
+GLUE_USE = re.compile(r"\{glue(?::\w*)?\}`([^`:]+)|[`:]{3}\{glue(?::\w*)?\}\s+([^\s`]+)")
 
 
 def missing_glue(nb) -> list[str]:
