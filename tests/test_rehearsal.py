@@ -68,9 +68,11 @@ def test_a_failing_cell_is_reported_with_its_number(tmp_path, monkeypatch):
     }
     monkeypatch.setattr(rehearsal, "CHAPTERS", tmp_path)
     nbformat.write(nb, tmp_path / "98_probe.ipynb")
-    result = rehearsal.rehearse("98_probe", "cpu", tmp_path)
+    result = rehearsal.rehearse("98_probe", "cpu", tmp_path, output_dir=tmp_path / "out")
     assert not result["ok"] and result["seconds"] > 0
-    assert result["error"].startswith("cell 1") and "shrunk too far" in result["error"]
+    assert result["error"].startswith("cell 1 (raise ValueError(")  # the failing line
+    assert "shrunk too far" in result["error"]
+    assert nbformat.read(tmp_path / "out" / "98_probe.ipynb", 4).cells[0].outputs == []
 
 
 @pytest.mark.rehearsal

@@ -38,7 +38,7 @@ CELL_TIMEOUT = 900  # seconds a single cell may take before the rehearsal gives 
 # Per chapter: the full settings a rehearsal shrinks (the rest keep their full values, so the
 # full code path runs: the data set, the compressors, the branches that only full scale takes).
 OVERRIDES: dict[str, dict] = {
-    "01_pac_bound": dict(n_hypotheses=20_000, trials=200, qat_epochs=100),
+    "01_pac_bound": dict(n_hypotheses=20_000, trials=200, qat_epochs=25),
     "02_distribution_matching": dict(
         corpus_bytes=400_000,
         lengths=[16, 64, 128, 256],
@@ -52,7 +52,7 @@ OVERRIDES: dict[str, dict] = {
         dims=[2, 4],
         samples=[100, 300],
         cloud_trials=2,
-        vocab=1000,
+        vocab=1_200,
         embed_dim=50,
         init_words=[100, 200],
         induction_words=300,
@@ -217,7 +217,11 @@ def missing_glue(nb) -> list[str]:
 
 
 def rehearse(
-    chapter: str, device: str = "cpu", data_dir: Path | None = None, timeout: int = CELL_TIMEOUT
+    chapter: str,
+    device: str = "cpu",
+    data_dir: Path | None = None,
+    timeout: int = CELL_TIMEOUT,
+    output_dir: Path | None = None,
 ) -> dict:
     """Execute one chapter in a rehearsal; ``{"chapter", "ok", "seconds", "cpu_seconds", "error"}``.
 
@@ -244,12 +248,16 @@ def rehearse(
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
     except CellExecutionError as e:
-        error = f"cell {index} ({_first_line(nb.cells[index].source)}): {_last_line(str(e))}"
+        where = _failing_line(str(e)) or _first_line(nb.cells[index].source)
+        error = f"cell {index} ({where}): {_last_line(str(e))}"
     except Exception as e:  # a timeout, a dead kernel
         error = f"cell {index}: {type(e).__name__}: {_last_line(str(e))}"
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if output_dir is not None:  # the executed notebook, outputs and all, for a look
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, Path(output_dir) / f"{chapter}.ipynb")
     if error is None and (missing := missing_glue(nb)):
         error = f"the prose uses glue names no cell glued: {missing}"
     return {
@@ -265,19 +273,32 @@ def _first_line(source: str) -> str:
     return next((s.strip() for s in source.splitlines() if s.strip()), "")[:60]
 
 
+def _failing_line(text: str) -> str:
+    """The source line IPython's traceback points at (``----> 12 assert ...``), if any."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    arrows = re.findall(r"^-+>\s*\d+\s+(.*)$", plain, re.M)
+    return arrows[-1].strip()[:120] if arrows else ""
+
+
 def _last_line(text: str) -> str:
     lines = [s.strip() for s in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if s.strip()]
     return lines[-1][:400] if lines else ""
 
 
 def run(
-    chapters=None, device: str = "cpu", *, data_dir: Path | None = None, timeout: int = CELL_TIMEOUT
+    chapters=None,
+    device: str = "cpu",
+    *,
+    data_dir: Path | None = None,
+    timeout: int = CELL_TIMEOUT,
+    output_dir: Path | None = None,
 ) -> list[dict]:
     """Rehearse ``chapters`` (default: all) on ``device``; one result dict per chapter.
 
     Each dict: ``chapter`` (file stem), ``ok`` (bool), ``seconds`` (wall), ``cpu_seconds``,
     ``error`` (None, or the failing cell and the error's last line). The stand-ins are
-    written to ``data_dir`` (default ``lib.data.rehearsal_dir()``) first if not there.
+    written to ``data_dir`` (default ``lib.data.rehearsal_dir()``) first if not there. With
+    ``output_dir``, each executed notebook is written there (``<chapter>.ipynb``).
     """
     from lib import data
     from tools import standins
@@ -285,7 +306,7 @@ def run(
     names = _resolve(chapters)
     directory = Path(data_dir or data.rehearsal_dir())
     standins.write(directory)
-    return [rehearse(name, device, directory, timeout) for name in names]
+    return [rehearse(name, device, directory, timeout, output_dir) for name in names]
 
 
 def line(result: dict) -> str:
@@ -303,10 +324,11 @@ def main(argv=None) -> int:
     parser.add_argument("chapters", nargs="*", help="file stems or numbers (default: all)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", type=Path, help="write the executed notebooks here")
     args = parser.parse_args(argv)
     results = []
     for name in _resolve(args.chapters or None):
-        results += run([name], args.device)
+        results += run([name], args.device, output_dir=args.keep)
         print(line(results[-1]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")

@@ -35,7 +35,7 @@ import numpy as np
 from lib import data
 
 SEED = 0
-MNIST_TRAIN, MNIST_TEST = 3000, 600  # images in each split
+MNIST_TRAIN, MNIST_TEST = 12_000, 2_000  # images in each split (chapter 1 needs m >> P)
 CIFAR_PER_BATCH, CIFAR_TEST = 600, 600  # records per training batch (five of them), test
 WIKI_PAGE_CHARS = 4000
 
