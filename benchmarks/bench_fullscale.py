@@ -290,7 +290,7 @@ def chapter2(cfg) -> dict:
 
 
 def chapter3(cfg) -> dict:
-    from lib import blc, compressors
+    from lib import blc, combinators, compressors
 
     rng = np.random.default_rng(0)
     strings = [rng.bytes(cfg.random_bytes) for _ in range(200)]
@@ -325,7 +325,38 @@ def chapter3(cfg) -> dict:
         ]
     )
     checks = check / len(sample) * cfg.interpreter_checks
+    # (01)^(2^j) printed and checked for j <= repeat_run_max: growth per j measured at 8..10
+    rep = {}
+    for j in (8, 9, 10):
+        prog = blc.repetition_program("01", (blc.church(j), blc.church(2)))
+        rep[j] = cpu_seconds(blc.run, blc.encode(prog), max_steps=10**7, max_work=10**8)
+    per_j = (rep[10] / rep[8]) ** 0.5
+    repeat = sum(rep[10] * per_j ** (j - 10) for j in range(1, cfg.repeat_run_max + 1))
+    # the invariance theorem both ways: CL programs of cl_leaves leaves run through BLC, and
+    # every (5 step)-th printing description through the CL simulation of BLC
+    e_cl = blc.encode(combinators.cl_interpreter())
+    c_blc = combinators.encode(combinators.to_combinators(blc.SELF_INTERPRETER))
+    few = combinators.enumerate_terms(3)
+    sim = cpu_seconds(
+        lambda: [
+            blc.run(e_cl + combinators.encode(t) + x, max_steps=10**5, max_work=10**6)
+            for t in few
+            for x in ("", "0", "1", "01", "110")
+        ]
+    )
+    cl = sim / len(few) * len(combinators.enumerate_terms(cfg.cl_leaves))
+    back = cpu_seconds(
+        lambda: [
+            combinators.run(
+                c_blc + blc.encode(s.program) + s.data, max_steps=10**6, max_work=10**7
+            )
+            for s in sample[:10]
+        ]
+    )
+    cl += back / 10 * cfg.interpreter_checks / 5
     return {
+        f"CPU: (01)^(2^j) run for j <= {cfg.repeat_run_max}": repeat,
+        f"CPU: CL and BLC simulating each other ({cfg.cl_leaves} leaves)": cl,
         f"CPU: BLC enumeration to {cfg.blc_bits} bits (×{growth:.2f} a bit)": enum,
         f"CPU: self-interpreter checks, {cfg.interpreter_checks}": checks,
         f"CPU: 5 compressors on {cfg.n_random} random strings": random_part,
