@@ -325,13 +325,14 @@ def chapter3(cfg) -> dict:
         ]
     )
     checks = check / len(sample) * cfg.interpreter_checks
-    # (01)^(2^j) printed and checked for j <= repeat_run_max: growth per j measured at 8..10
+    # (01)^(2^j) printed and checked for j <= repeat_run_max: growth per j measured at 11..13
+    # (smaller runs take milliseconds, too few for a stable ratio)
     rep = {}
-    for j in (8, 9, 10):
+    for j in (11, 13):
         prog = blc.repetition_program("01", (blc.church(j), blc.church(2)))
         rep[j] = cpu_seconds(blc.run, blc.encode(prog), max_steps=10**7, max_work=10**8)
-    per_j = (rep[10] / rep[8]) ** 0.5
-    repeat = sum(rep[10] * per_j ** (j - 10) for j in range(1, cfg.repeat_run_max + 1))
+    per_j = (rep[13] / rep[11]) ** 0.5
+    repeat = sum(rep[13] * per_j ** (j - 13) for j in range(1, cfg.repeat_run_max + 1))
     # the invariance theorem both ways: CL programs of cl_leaves leaves run through BLC, and
     # every (5 step)-th printing description through the CL simulation of BLC
     e_cl = blc.encode(combinators.cl_interpreter())
@@ -347,9 +348,7 @@ def chapter3(cfg) -> dict:
     cl = sim / len(few) * len(combinators.enumerate_terms(cfg.cl_leaves))
     back = cpu_seconds(
         lambda: [
-            combinators.run(
-                c_blc + blc.encode(s.program) + s.data, max_steps=10**6, max_work=10**7
-            )
+            combinators.run(c_blc + blc.encode(s.program) + s.data, max_steps=10**6, max_work=10**7)
             for s in sample[:10]
         ]
     )
@@ -521,9 +520,18 @@ def estimate(stem: str, settings: dict | None = None) -> tuple[float, dict]:
     return sum(parts.values()), parts
 
 
-def run(scale: str) -> list[dict]:
+def update(stems: list[str]) -> None:
+    """Re-estimate only ``stems`` and replace their rows in results/fullscale.json."""
+    path = HERE / "results" / "fullscale.json"
+    record = json.loads(path.read_text())
+    fresh = {r["name"]: r for r in run("full", stems)}
+    record["rows"] = [fresh.get(r["name"], r) for r in record["rows"]]
+    path.write_text(json.dumps(record, indent=1))
+
+
+def run(scale: str, stems=None) -> list[dict]:
     rows = []
-    for stem in ESTIMATES:
+    for stem in stems or ESTIMATES:
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.set_num_threads(1)

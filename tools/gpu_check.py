@@ -244,8 +244,8 @@ def line(r: dict, budget: float = 1200.0) -> str:
         "n/a (no GPU kernel)" if math.isnan(r["gpu_cpu_ratio"]) else f"{r['gpu_cpu_ratio']:.1f}x"
     )
     return (
-        f"{r['chapter']:26} {'ok' if r['ok'] else 'FAIL':4} full scale ~{est / 60:5.1f} min "
-        f"({verdict} 20 min)  kernels device/CPU speed {ratio}"
+        f"{r['chapter']:26} {'ok' if r['ok'] else 'FAIL':4} full scale on {r['device']} "
+        f"~{est / 60:5.1f} min ({verdict} 20 min)  kernels {r['device']}/CPU speed {ratio}"
         + (f"  [{r['error'][:100]}]" if r["error"] and not r["ok"] else "")
     )
 
