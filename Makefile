@@ -8,7 +8,7 @@ TORCH  ?= torch==2.13.0
 export BOOK_PROGRESS ?= 0
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: env book pdf test test-lib test-colab test-rendered test-coursework bench lint strip stamp student grade clean
+.PHONY: env book pdf test test-lib test-rehearsal test-colab test-rendered test-coursework bench lint strip stamp student grade clean
 
 env: $(VENV)/.ready
 
@@ -39,7 +39,8 @@ pdf: env
 	BOOK_PDF_REQUIRED=1 $(BIN)/python -m pytest -q -m pdf tests/test_pdf.py
 
 ## All tests: lint, notebook conventions, lib's unit tests (with the Colab check of every chapter's
-## first cells in fresh venvs of Colab's versions and of the lower bounds), then every chapter by nbval.
+## first cells in fresh venvs of Colab's versions and of the lower bounds, and the rehearsal of
+## every chapter's full code path, as in test-rehearsal), then every chapter by nbval.
 test: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters
 	$(BIN)/python -m tools.notebooks check
@@ -47,7 +48,13 @@ test: env
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval-lax chapters
 
 test-lib: env
-	$(BIN)/python -m pytest -q tests -m "not colab and not browser"
+	$(BIN)/python -m pytest -q tests -m "not colab and not browser and not rehearsal"
+
+## Every chapter's `full` code path end to end on the CPU (tools/rehearsal.py): BOOK_SCALE=full
+## with BOOK_REHEARSAL=1, shrunk sizes, stand-in MNIST/CIFAR-10/enwik8 files in the real formats
+## (generated, no download). `python -m tools.rehearsal [CHAPTER ...]` prints one line a chapter.
+test-rehearsal: env
+	$(BIN)/python -m pytest -q -m rehearsal tests/test_rehearsal.py
 
 ## Every chapter in a fresh venv of Colab's package versions (../shared/colab/pip-freeze.gpu.txt
 ## beside the repository; BOOK_COLAB_FREEZE names another), and in one of the oldest versions
@@ -88,6 +95,14 @@ test-coursework: env
 
 bench: env
 	$(BIN)/python -m benchmarks
+
+## For a machine with a CUDA GPU and no internet (about 8 minutes): the rehearsal of every chapter
+## on the GPU, its main kernels timed at full-scale sizes, each chapter's full-scale time
+## extrapolated; one line per chapter, benchmarks/results/gpu.json. BOOK_DEVICE=cpu: the CPU
+## fallback; GPU_CHECK="--quick" limits it to two chapters and one step a kernel.
+.PHONY: gpu-check
+gpu-check: env
+	$(BIN)/python -m tools.gpu_check $(GPU_CHECK)
 
 lint: env
 	$(BIN)/ruff check lib tests tools benchmarks chapters

@@ -5,6 +5,7 @@ Every module ``benchmarks/bench_<topic>.py`` defines ``run(scale: str) -> list[d
     {"name": "...", "ours": float, "peer": float, "unit": "s" | "bits/byte" | ...,
      "ratio": ours / peer, "goal": "ratio <= 0.9" or None, "met": bool or None, "note": "..."}
 
+A row may carry more keys (``bench_fullscale``: ``parts``, the seconds of each part of a chapter).
 ``python -m benchmarks`` runs them all (``python -m benchmarks coding`` just one) and prints a
 table; results are also written to ``benchmarks/results/<topic>.json`` for the book's page.
 """

@@ -12,6 +12,11 @@ pooch: retries, a SHA-256 check, and the MD5 its source publishes as a second ch
 ``~/.cache/compression-book`` (``BOOK_DATA`` overrides), and parse the raw binary formats
 directly. The IDX and CIFAR parsers are our own because the usual loaders unpickle, and nothing
 downloaded is ever unpickled. A damaged file is reported with the advice to delete it and retry.
+
+In a rehearsal (``lib.runtime.rehearsal()``) the same loaders read small stand-in files with the
+real names and formats from ``rehearsal_dir()`` instead; they are checked against the SHA-256s
+in that directory's ``standins.json`` (``tools/standins.py`` writes both), nothing is
+downloaded, and outside a rehearsal a stand-in fails the real checksums like any damaged file.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ DOWNLOADS = {
 # of the unzipped 10^8 bytes: SHA-256, and the MD5 that mattmahoney.net publishes
 ENWIK8_SHA256 = "2b49720ec4d78c3c9fabaee6e4179a5e997302b3a70029f30f2d582218c024a8"
 ENWIK8_MD5 = "a1fa5ffddb56f4953e226637dabbb36a"
+STANDINS_MANIFEST = "standins.json"  # in rehearsal_dir(): {file name: SHA-256}
 RETRIES = 3  # further download attempts after a failed one (pooch waits 1 s, 2 s, ... between)
 
 
@@ -119,6 +125,43 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BOOK_DATA", Path.home() / ".cache" / "compression-book"))
 
 
+def rehearsal_dir() -> Path:
+    """Where a rehearsal's stand-in files are: ``$BOOK_REHEARSAL_DATA``, else ``rehearsal/``
+    inside ``cache_dir()`` (never the directory of the real downloads)."""
+    return Path(os.environ.get("BOOK_REHEARSAL_DATA", cache_dir() / "rehearsal"))
+
+
+def _rehearsing() -> bool:
+    from lib import runtime
+
+    return runtime.rehearsal()
+
+
+def _standin(name: str) -> Path:
+    """A rehearsal's stand-in for download ``name``, checked against ``standins.json``."""
+    import json
+
+    directory = rehearsal_dir()
+    path = directory / DOWNLOADS[name][0].rsplit("/", 1)[-1]
+    manifest = directory / STANDINS_MANIFEST
+    if not manifest.is_file() or not path.is_file():
+        raise FileNotFoundError(
+            f"rehearsal: no stand-in {path.name} (with {STANDINS_MANIFEST}) in {directory}; "
+            f"`python -m tools.standins {directory}` writes them (BOOK_REHEARSAL_DATA moves them)"
+        )
+    expected = json.loads(manifest.read_text()).get(path.name)
+    got = _digest(path, "sha256")
+    if got != expected:
+        raise _damaged(path, f"stand-in checksum mismatch (sha256 {got}, expected {expected})")
+    return path
+
+
+def _standin_sha256(key: str) -> str | None:
+    import json
+
+    return json.loads((rehearsal_dir() / STANDINS_MANIFEST).read_text()).get(key)
+
+
 def _digest(path: Path, algorithm: str) -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -150,10 +193,12 @@ def fetch(name: str, directory: Path | None = None) -> Path:
     ``cache_dir()``) and checks the SHA-256; the MD5 a source publishes is checked as well. A
     file already there (e.g. a copy made by hand) is used once its checksums match, and refused
     with the advice to delete it otherwise. Offline, this raises ``ConnectionError`` saying
-    what to download and where.
+    what to download and where. In a rehearsal: the stand-in from ``rehearsal_dir()``.
     """
     if not isinstance(name, str) or name not in DOWNLOADS:
         raise ValueError(f"name must be one of {sorted(DOWNLOADS)}, got {name!r}")
+    if _rehearsing():
+        return _standin(name)
     url, sha256, md5 = DOWNLOADS[name]
     directory = Path(directory or cache_dir())
     if directory.exists() and not directory.is_dir():
@@ -251,6 +296,10 @@ def enwik8(directory: Path | None = None) -> bytes:
             data = z.read("enwik8")
     except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as e:
         raise _damaged(path, f"not a whole enwik8.zip ({type(e).__name__}: {e})") from e
+    if _rehearsing():  # the stand-in's content, as its manifest records it
+        if hashlib.sha256(data).hexdigest() != _standin_sha256("enwik8"):
+            raise _damaged(path, "it does not unpack to the rehearsal's stand-in enwik8")
+        return data
     if hashlib.sha256(data).hexdigest() != ENWIK8_SHA256:
         raise _damaged(path, "it does not unpack to enwik8 (sha256 mismatch)")
     if hashlib.md5(data).hexdigest() != ENWIK8_MD5:

@@ -3,11 +3,18 @@
 Every chapter starts with ``cfg = runtime.settings(small={...}, full={...})``. The scale is
 ``small`` without a GPU (what the online book shows and CI runs) and ``full`` with one;
 ``BOOK_SCALE=small|full`` forces either.
+
+A *rehearsal* (``BOOK_SCALE=full`` and ``BOOK_REHEARSAL=1``) runs a chapter's ``full`` code path
+with shrunk sizes, so that it finishes in a minute on a CPU: ``BOOK_REHEARSAL_SETTINGS`` holds
+a JSON object of overrides of the ``full`` settings (``tools/rehearsal.py`` keeps them, one
+table for every chapter), and the full-scale loaders of ``lib.data`` read small stand-in files
+in the real formats (``tools/standins.py``) instead of the real downloads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 from types import SimpleNamespace
@@ -36,14 +43,72 @@ def scale() -> str:
     return value
 
 
+def rehearsal() -> bool:
+    """Whether this run is a rehearsal of the full code path (``BOOK_REHEARSAL=1``).
+
+    A rehearsal needs ``BOOK_SCALE=full``: rehearsing the small scale means nothing.
+    """
+    value = os.environ.get("BOOK_REHEARSAL", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value not in ("1", "true", "yes"):
+        raise ValueError(f"BOOK_REHEARSAL must be 1 or 0, got {value!r}")
+    if scale() != "full":
+        raise ValueError("BOOK_REHEARSAL=1 rehearses the full scale: set BOOK_SCALE=full too")
+    return True
+
+
+def rehearsal_overrides(full: dict) -> dict:
+    """The overrides of ``full`` that ``BOOK_REHEARSAL_SETTINGS`` (a JSON object) gives.
+
+    Every key must be a key of ``full``. JSON has no tuples, so a list stands for a tuple
+    wherever ``full`` holds one (at any depth), e.g. ``[[16, 1]]`` for ``[(16, 1)]``.
+    """
+    raw = os.environ.get("BOOK_REHEARSAL_SETTINGS", "").strip()
+    if not raw:
+        return {}
+    try:
+        overrides = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"BOOK_REHEARSAL_SETTINGS is not valid JSON: {e}") from e
+    if not isinstance(overrides, dict):
+        raise ValueError("BOOK_REHEARSAL_SETTINGS must be a JSON object of {setting: value}")
+    unknown = sorted(set(overrides) - set(full))
+    if unknown:
+        raise ValueError(
+            f"BOOK_REHEARSAL_SETTINGS overrides {unknown}, which are not settings of this "
+            f"chapter (its full settings: {sorted(full)})"
+        )
+    return {k: _shaped_like(full[k], v) for k, v in overrides.items()}
+
+
+def _shaped_like(template, value):
+    """``value`` (from JSON) with lists made tuples where ``template`` has tuples."""
+    if isinstance(value, list) and isinstance(template, (list, tuple)):
+        inner = [_shaped_like(_element(template, i), v) for i, v in enumerate(value)]
+        return tuple(inner) if isinstance(template, tuple) else inner
+    if isinstance(value, dict) and isinstance(template, dict):
+        return {k: _shaped_like(template.get(k), v) for k, v in value.items()}
+    return value
+
+
+def _element(template, i: int):
+    if not template:
+        return None
+    return template[i] if i < len(template) else template[0]
+
+
 def settings(small: dict, full: dict, seed: int = 0) -> SimpleNamespace:
     """A chapter's settings at the current scale, with ``scale``, ``device`` and ``seed`` added.
 
-    Both scales must name the same settings, so that one code path serves both.
+    Both scales must name the same settings, so that one code path serves both. In a rehearsal
+    (see ``rehearsal()``) the ``full`` settings are shrunk by ``rehearsal_overrides``.
     """
     if set(small) != set(full):
         raise ValueError(f"small and full settings differ in keys: {set(small) ^ set(full)}")
     chosen = small if scale() == "small" else full
+    if rehearsal():
+        chosen = {**full, **rehearsal_overrides(full)}
     seed_everything(seed)
     return SimpleNamespace(scale=scale(), device=device(), seed=seed, **chosen)
 

@@ -3,9 +3,11 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import tarfile
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -232,3 +234,80 @@ def test_truncated_idx_is_refused(tmp_path):
     path.write_bytes(_idx_bytes(np.zeros((4, 3), np.uint8))[:-5])
     with pytest.raises(ValueError, match="Delete"):
         data.read_idx(path)
+
+
+# ---------------------------------------------------------------- rehearsal stand-ins
+@pytest.fixture(scope="module")
+def standin_dir(tmp_path_factory):
+    from tools import standins
+
+    directory = tmp_path_factory.mktemp("standins")
+    standins.write(directory)
+    return directory
+
+
+@pytest.fixture
+def rehearsing(standin_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    monkeypatch.setenv("BOOK_REHEARSAL", "1")
+    monkeypatch.setenv("BOOK_REHEARSAL_DATA", str(standin_dir))
+    monkeypatch.setenv("BOOK_DATA", str(tmp_path))  # the real downloads' place: empty
+    monkeypatch.setattr(data, "RETRIES", 0)
+    return standin_dir
+
+
+def test_rehearsal_reads_standins_in_the_real_formats(rehearsing):
+    x, y = data.mnist("train")
+    assert x.shape[1:] == (28, 28) and x.dtype == np.uint8 and set(y.tolist()) == set(range(10))
+    xt, yt = data.mnist("test")
+    assert len(xt) == len(yt) > 0 and x.max() == 255
+    x, y = data.cifar10("train")
+    assert x.shape[1:] == (32, 32, 3) and set(y.tolist()) == set(range(10))
+    assert data.cifar10("test")[0].shape[1:] == (32, 32, 3)
+    text = data.corpus_bytes("enwik8", 1000)
+    assert text.startswith(b"<mediawiki>") and len(data.enwik8()) > 400_000
+    # nothing was downloaded or written where the real files belong
+    assert not any(Path(data.cache_dir()).iterdir())
+
+
+def test_standins_are_learnable_not_noise(rehearsing):
+    # a nearest-class-mean classifier must beat chance clearly (else checks mean nothing)
+    for load in (data.mnist, data.cifar10):
+        (x, y), (xt, yt) = load("train"), load("test")
+        x, xt = x.reshape(len(x), -1) / 255.0, xt.reshape(len(xt), -1) / 255.0
+        means = np.stack([x[y == c].mean(0) for c in range(10)])
+        guess = ((xt[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+        assert (guess == yt).mean() > 0.3, load.__name__
+
+
+def test_standins_are_the_same_on_every_run(standin_dir, tmp_path):
+    from tools import standins
+
+    first = json.loads((standin_dir / data.STANDINS_MANIFEST).read_text())
+    assert standins.write(tmp_path / "again") == first
+
+
+def test_a_standin_never_passes_for_the_real_file(standin_dir, tmp_path, monkeypatch):
+    # stand-ins copied to where the real downloads belong, outside a rehearsal
+    for f in standin_dir.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("BOOK_DATA", str(tmp_path))
+    monkeypatch.delenv("BOOK_REHEARSAL", raising=False)
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    for load in (data.mnist, data.cifar10, data.enwik8):
+        with pytest.raises(ValueError, match="checksum mismatch.*Delete the file and retry"):
+            load()
+
+
+def test_a_damaged_or_missing_standin_is_refused(standin_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    monkeypatch.setenv("BOOK_REHEARSAL", "1")
+    for f in standin_dir.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("BOOK_REHEARSAL_DATA", str(tmp_path))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"damaged")
+    with pytest.raises(ValueError, match="stand-in checksum mismatch"):
+        data.mnist("test")
+    (tmp_path / "enwik8.zip").unlink()
+    with pytest.raises(FileNotFoundError, match="tools.standins"):
+        data.enwik8()

@@ -89,3 +89,40 @@ def test_glue_without_myst_nb_does_nothing(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_myst)
     assert runtime.glue({"ch0-x": 1}) is None
+
+
+def test_rehearsal_shrinks_the_full_settings_only_when_switched_on(monkeypatch):
+    small, full = (
+        {"n": 1, "sizes": [(1, 2)], "rates": (0.1,)},
+        {"n": 9, "sizes": [(8, 4)], "rates": (0.5, 0.9)},
+    )
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    monkeypatch.setenv("BOOK_REHEARSAL_SETTINGS", '{"n": 3, "sizes": [[2, 1]], "rates": [0.2]}')
+    monkeypatch.delenv("BOOK_REHEARSAL", raising=False)
+    assert runtime.settings(small, full).n == 9  # the overrides wait for the switch
+    monkeypatch.setenv("BOOK_REHEARSAL", "1")
+    cfg = runtime.settings(small, full)
+    assert cfg.n == 3 and cfg.scale == "full" and runtime.rehearsal()
+    # JSON lists come back as tuples where the full settings have tuples (hashable keys)
+    assert cfg.sizes == [(2, 1)] and cfg.rates == (0.2,)
+    monkeypatch.setenv("BOOK_REHEARSAL_SETTINGS", '{"rates": [0.3]}')
+    assert runtime.settings(small, full).n == 9  # a setting not overridden keeps its full value
+
+
+def test_rehearsal_rejects_unknown_settings_and_bad_switches(monkeypatch):
+    monkeypatch.setenv("BOOK_SCALE", "full")
+    monkeypatch.setenv("BOOK_REHEARSAL", "1")
+    monkeypatch.setenv("BOOK_REHEARSAL_SETTINGS", '{"n_steps": 3}')
+    with pytest.raises(ValueError, match="n_steps.*not settings of this chapter"):
+        runtime.settings({"steps": 1}, {"steps": 2})
+    for bad in ("{not json", "[1, 2]"):
+        monkeypatch.setenv("BOOK_REHEARSAL_SETTINGS", bad)
+        with pytest.raises(ValueError, match="BOOK_REHEARSAL_SETTINGS"):
+            runtime.settings({"steps": 1}, {"steps": 2})
+    monkeypatch.setenv("BOOK_REHEARSAL", "maybe")
+    with pytest.raises(ValueError, match="BOOK_REHEARSAL must be"):
+        runtime.rehearsal()
+    monkeypatch.setenv("BOOK_REHEARSAL", "1")
+    monkeypatch.setenv("BOOK_SCALE", "small")  # a rehearsal of the small scale is a mistake
+    with pytest.raises(ValueError, match="BOOK_SCALE=full"):
+        runtime.settings({"steps": 1}, {"steps": 2})
