@@ -377,7 +377,8 @@ class Classifier(torch.nn.Module):
     """A pretrained network with a linear head on the pooled features of one layer ``l``, as
     iGPT fine-tunes (at its last layer): ``logits = (f^l − m) A W + b`` with
     ``f^l = mean_t LN(h^l_t)`` (``lib.probe.pool``). Only the embeddings and the first ``l``
-    blocks take part. The whitening ``(m, A)`` is fixed (identity without a ``head``); ``W, b``
+    blocks take part. The whitening ``(m, A)`` is fixed (identity without a ``head``) and, like the
+    head, runs in float32 even under autocast; ``W, b``
     start from ``head`` (a fitted probe, ``lib.probe.linear_head``) or from zero."""
 
     def __init__(self, body, n_classes: int, layer: int | None = None, head=None):
@@ -404,7 +405,8 @@ class Classifier(torch.nn.Module):
         from lib import probe
 
         f = probe.pool(self.body.hidden_after(model_inputs(self.body, x), self.layer))
-        return self.head((f - self.mean) @ self.A)
+        with torch.autocast(f.device.type, enabled=False):  # whitening needs float32:
+            return self.head((f.float() - self.mean) @ self.A)  # its axes differ in scale
 
 
 def fine_tune(
