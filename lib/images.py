@@ -10,8 +10,10 @@ masked pixels (like BERT). This module holds, top to bottom:
    ``pixel_data`` (digits, MNIST or CIFAR-10 as symbol sequences, one code path for both scales);
 3. the two objectives and their training loop: ``model_inputs``, ``next_pixel_loss`` (nats per
    pixel; divided by ``ln 2`` it is bits per dimension, ``bits_per_dim``), ``masked_pixel_loss``,
-   ``train`` (checkpoints kept in memory; float16 autocast on a GPU); ``fine_tune`` (a head on
-   the pooled last layer, all weights trained with labels) and ``classifier_accuracy``;
+   ``train`` (checkpoints kept in memory; float16 autocast on a GPU); ``features_and_bits`` (probe
+   features and bits/dim from one forward pass); ``fine_tune`` (a head on the pooled features
+   of one layer, started from its probe, all weights below it trained with labels) and
+   ``classifier_accuracy``;
 4. ``sample`` and ``complete``: images drawn from the autoregressive model.
 
 A causal model over ``K`` pixel values uses ``vocab_size = K + 1``: the extra symbol ``K`` is the
@@ -265,6 +267,31 @@ def bits_per_dim(model, x: torch.Tensor, batch_size: int = 512) -> float:
     return total / len(x) / math.log(2)
 
 
+@torch.no_grad()
+def features_and_bits(model, x: torch.Tensor, batch_size: int = 256):
+    """One forward pass over images ``x`` (N×T symbols) for two measurements: the pooled
+    features of every layer (``lib.probe.layer_features``) and, for a causal model, the
+    bits per dimension of ``x`` (``bits_per_dim``; ``None`` for a masked model).
+    On a GPU the pass runs under ``mixed_precision``; features and losses are float32."""
+    from lib import probe
+
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"x must be a non-empty N×T tensor, got shape {tuple(x.shape)}")
+    model.eval()
+    per_batch, nats = [], 0.0
+    k = model.config.vocab_size - 1
+    for chunk in x.split(batch_size):
+        with mixed_precision(x.device):
+            logits, hidden = model(model_inputs(model, chunk), return_hidden=True)
+        per_batch.append([probe.pool(h) for h in hidden])
+        if model.config.causal:
+            flat = logits[..., :k].float().reshape(-1, k)
+            nats += F.cross_entropy(flat, chunk.reshape(-1), reduction="sum").item()
+    feats = [torch.cat(layer) for layer in zip(*per_batch, strict=True)]
+    bits = nats / x.numel() / math.log(2) if model.config.causal else None
+    return feats, bits
+
+
 def _optimiser(model, steps: int, lr: float):
     """AdamW with a linear warm-up over the first 5% of steps, then a cosine decay to 0."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -347,17 +374,39 @@ def train(
 
 
 class Classifier(torch.nn.Module):
-    """A pretrained network with a linear head on its pooled last layer, as iGPT fine-tunes:
-    ``logits = W · mean_t LN(h^L_t) + b`` (the features of ``lib.probe`` at layer ``L``)."""
+    """A pretrained network with a linear head on the pooled features of one layer ``l``, as
+    iGPT fine-tunes (at its last layer): ``logits = (f^l − m) A W + b`` with
+    ``f^l = mean_t LN(h^l_t)`` (``lib.probe.pool``). Only the embeddings and the first ``l``
+    blocks take part. The whitening ``(m, A)`` is fixed (identity without a ``head``) and, like the
+    head, runs in float32 even under autocast; ``W, b``
+    start from ``head`` (a fitted probe, ``lib.probe.linear_head``) or from zero."""
 
-    def __init__(self, body, n_classes: int):
+    def __init__(self, body, n_classes: int, layer: int | None = None, head=None):
         super().__init__()
         self.body = body
-        self.head = torch.nn.Linear(body.config.n_embd, n_classes)
+        self.layer = body.config.n_layer if layer is None else layer
+        d = body.config.n_embd
+        self.head = torch.nn.Linear(d, n_classes)
+        mean, A = torch.zeros(d), torch.eye(d)
+        with torch.no_grad():
+            if head is None:
+                self.head.weight.zero_()
+                self.head.bias.zero_()
+            else:
+                if head.W.shape != (d, n_classes):
+                    raise ValueError(f"head must map {d} features to {n_classes} classes")
+                mean, A = head.mean.reshape(d), head.A
+                self.head.weight.copy_(head.W.T)
+                self.head.bias.copy_(head.b)
+        self.register_buffer("mean", mean.float().clone())
+        self.register_buffer("A", A.float().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, hidden = self.body(model_inputs(self.body, x), return_hidden=True)
-        return self.head(F.layer_norm(hidden[-1], hidden[-1].shape[-1:]).mean(dim=1))
+        from lib import probe
+
+        f = probe.pool(self.body.hidden_after(model_inputs(self.body, x), self.layer))
+        with torch.autocast(f.device.type, enabled=False):  # whitening needs float32:
+            return self.head((f.float() - self.mean) @ self.A)  # its axes differ in scale
 
 
 def fine_tune(
@@ -368,16 +417,20 @@ def fine_tune(
     steps: int,
     batch_size: int,
     lr: float = 1e-3,
+    layer: int | None = None,
+    head=None,
     generator=None,
 ) -> Classifier:
-    """Fine-tuning (iGPT's other evaluation): a copy of ``model`` with a ``Classifier`` head,
-    every weight trained on labelled images ``x`` (N×T symbols), labels ``y``, by AdamW on the
-    cross-entropy ``-(1/B) Σ ln softmax(logits)_y``. The pretrained ``model`` is left untouched."""
+    """Fine-tuning (iGPT's other evaluation): a copy of ``model`` with a ``Classifier`` head
+    on ``layer`` (default: the last), started from ``head`` (a fitted probe) or zero, every
+    weight below the head and the head itself trained on labelled images ``x`` (N×T symbols),
+    labels ``y``, by AdamW on ``-(1/B) Σ ln softmax(logits)_y`` (warm-up, cosine decay, and
+    float16 autocast on a GPU, as ``train``). The pretrained ``model`` is left untouched."""
     if len(x) != len(y) or len(x) == 0:
         raise ValueError("x and y must be non-empty with one label per image")
     if steps < 1 or batch_size < 1:
         raise ValueError("steps and batch_size must be ≥ 1")
-    clf = Classifier(copy.deepcopy(model), n_classes).to(x.device)
+    clf = Classifier(copy.deepcopy(model), n_classes, layer, head).to(x.device)
     g = generator or runtime.generator(0, x.device)
     opt, schedule = _optimiser(clf, steps, lr)
     scaler = _scaler(x.device)
@@ -385,7 +438,7 @@ def fine_tune(
     for _ in range(steps):
         i = torch.randint(len(x), (batch_size,), generator=g, device=x.device)
         with mixed_precision(x.device):
-            loss = F.cross_entropy(clf(x[i]), y[i])
+            loss = F.cross_entropy(clf(x[i]).float(), y[i])
         _step(clf, loss, opt, schedule, scaler)
     return clf.eval()
 
@@ -394,10 +447,11 @@ def fine_tune(
 def classifier_accuracy(clf: Classifier, x: torch.Tensor, y: torch.Tensor, batch_size=512):
     """Fraction of images ``x`` (N×T symbols) whose predicted class is ``y``."""
     clf.eval()
-    right = sum(
-        (clf(a).argmax(-1) == b).sum().item()
-        for a, b in zip(x.split(batch_size), y.split(batch_size), strict=True)
-    )
+    with mixed_precision(x.device):
+        right = sum(
+            (clf(a).argmax(-1) == b).sum().item()
+            for a, b in zip(x.split(batch_size), y.split(batch_size), strict=True)
+        )
     return right / len(y)
 
 

@@ -157,6 +157,21 @@ class GPT(nn.Module):
         logits = self.head(self.ln_f(x))
         return (logits, hidden) if return_hidden else logits
 
+    def hidden_after(self, idx, n_blocks: int):
+        """The hidden state ``B×T×n_embd`` after the embeddings and the first ``n_blocks``
+        blocks (``hidden[n_blocks]`` of ``forward(idx, return_hidden=True)``), without running
+        the blocks above: a classifier on a middle layer needs only the layers below it."""
+        if not isinstance(n_blocks, int) or not 0 <= n_blocks <= self.config.n_layer:
+            n = self.config.n_layer
+            raise ValueError(f"n_blocks must be an int in 0..{n}, got {n_blocks!r}")
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence length {T} exceeds block_size {self.config.block_size}")
+        x = self.tok(idx) + self.pos(torch.arange(T, device=idx.device))
+        for block in self.blocks[:n_blocks]:
+            x = block(x)
+        return x
+
     def new_cache(self, batch: int = 1) -> KVCache:
         """An empty ``KVCache`` for ``batch`` sequences (causal models only)."""
         c = self.config

@@ -22,10 +22,16 @@ import torch.nn.functional as F
 from lib import runtime, softmax_regression
 
 
+def pool(hidden: torch.Tensor) -> torch.Tensor:
+    """``f = mean_t LN(h_t)`` of one layer's hidden states (N×T×d → N×d, in float32);
+    ``LN`` is layer normalisation without learned scale or shift."""
+    return F.layer_norm(hidden.float(), hidden.shape[-1:]).mean(dim=1)
+
+
 @torch.no_grad()
 def layer_features(model, inputs: torch.Tensor, batch_size: int = 256) -> list[torch.Tensor]:
-    """The ``n_layer + 1`` pooled features ``f^l = mean_t LN(h^l_t)`` of ``inputs`` (N×T symbols),
-    each ``N×n_embd``; ``LN`` is layer normalisation without learned scale or shift."""
+    """The ``n_layer + 1`` pooled features ``f^l = pool(h^l)`` of ``inputs`` (N×T symbols),
+    each ``N×n_embd``."""
     if inputs.ndim != 2 or len(inputs) == 0:
         raise ValueError(f"inputs must be a non-empty N×T tensor, got shape {tuple(inputs.shape)}")
     if batch_size < 1:
@@ -35,25 +41,70 @@ def layer_features(model, inputs: torch.Tensor, batch_size: int = 256) -> list[t
     per_batch = []
     for chunk in inputs.split(batch_size):
         _, hidden = model(chunk, return_hidden=True)
-        per_batch.append([F.layer_norm(h, h.shape[-1:]).mean(dim=1) for h in hidden])
+        per_batch.append([pool(h) for h in hidden])
     model.train(was_training)
     return [torch.cat(layer) for layer in zip(*per_batch, strict=True)]
 
 
-def whiten(train: torch.Tensor, *others: torch.Tensor, rel_eps: float = 1e-6):
-    """PCA-whiten features (…×N×d) with the statistics of ``train``: centre by its mean, rotate
-    to the eigenvectors of its covariance ``Σ = V diag(e) Vᵀ`` and divide each axis by ``√e_i``.
-    Directions of variance below ``rel_eps·max e`` (e.g. the one that layer normalisation removes)
-    are set to zero. A linear probe on whitened features is a linear probe on the features (the
-    map is invertible on their span); the penalty ``λ‖W‖²`` is measured in whitened units, which
-    makes every problem well conditioned for L-BFGS."""
+def whitening(train: torch.Tensor, rel_eps: float = 1e-6):
+    """The PCA whitening of features ``train`` (…×N×d): ``x ↦ (x − m) A`` with ``m`` their
+    mean and ``A = V diag(e)^(−½)`` from their covariance ``Σ = V diag(e) Vᵀ``. Directions of
+    variance below ``rel_eps·max e`` (e.g. the one that layer normalisation removes) get weight
+    zero. Returns ``(m, A)``, shapes …×1×d and …×d×d."""
     mean = train.mean(dim=-2, keepdim=True)
     centred = train - mean
     cov = centred.transpose(-1, -2) @ centred / train.shape[-2]
     e, V = torch.linalg.eigh(cov)
     keep = e > rel_eps * e.amax(dim=-1, keepdim=True)
     scale = torch.where(keep, e.clamp(min=1e-300).rsqrt(), torch.zeros_like(e)).unsqueeze(-2)
-    return tuple((x - mean) @ V * scale for x in (train, *others))
+    return mean, V * scale
+
+
+def whiten(train: torch.Tensor, *others: torch.Tensor, rel_eps: float = 1e-6):
+    """PCA-whiten features (…×N×d) with the statistics of ``train`` (``whitening``). A linear
+    probe on whitened features is a linear probe on the features (the map is invertible on
+    their span); the penalty ``λ‖W‖²`` is measured in whitened units, which makes every problem
+    well conditioned for L-BFGS."""
+    mean, A = whitening(train, rel_eps)
+    return tuple((x - mean) @ A for x in (train, *others))
+
+
+def split(n: int, val_fraction: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(fit, val)`` of ``n`` labelled examples: a seeded random ``val_fraction`` is
+    held out for validation (at least one example on each side). The split of
+    ``linear_probes``, so that a fine-tuned classifier can be selected on the same images."""
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int ≥ 2 (one to fit, one to validate), got {n!r}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = min(n - 1, max(1, int(round(val_fraction * n))))
+    return order[n_val:], order[:n_val]
+
+
+@dataclass
+class LinearHead:
+    """A fitted probe as a map of raw features: ``logits = (f − mean) A W + b`` (float64;
+    ``A`` the whitening, ``W``, ``b`` the softmax regression in whitened units)."""
+
+    mean: torch.Tensor
+    A: torch.Tensor
+    W: torch.Tensor
+    b: torch.Tensor
+
+
+def linear_head(
+    features: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, tol: float = 1e-5
+) -> LinearHead:
+    """The probe of one layer (``features`` N×d, labels ``y``) with penalty ``l2``, converged
+    to ``tol``, as a ``LinearHead``: the start of a fine-tuned classifier (chapter 7)."""
+    _check_labels("y", y, n_classes)
+    _check_layers("features", [features], len(y))
+    mean, A = whitening(features.double())
+    fit = softmax_regression.fit((features.double() - mean) @ A, y, n_classes, l2=l2, tol=tol)
+    if not fit.converged.all():
+        raise RuntimeError(f"the head did not converge: gradient {fit.grad_max.max():.2e}")
+    return LinearHead(mean[0], A, fit.W[0], fit.b[0])
 
 
 def accuracy(x: torch.Tensor, y: torch.Tensor, fit: softmax_regression.SoftmaxFit) -> torch.Tensor:
@@ -132,9 +183,7 @@ def linear_probes(
     n = len(y_train)
     if n < 2:
         raise ValueError("y_train needs at least 2 examples (one to fit, one to validate)")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(y_train.device)
-    n_val = min(n - 1, max(1, int(round(val_fraction * n))))
-    val, fit = order[:n_val], order[n_val:]
+    fit, val = (i.to(y_train.device) for i in split(n, val_fraction, seed))
     L, K = len(train), len(weight_decays)
     xtr, xte = torch.stack(train).double(), torch.stack(test).double()
     xfit, xval, xte = whiten(xtr[:, fit], xtr[:, val], xte)

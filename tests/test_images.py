@@ -139,3 +139,37 @@ def test_fine_tune_learns_labels_and_leaves_the_pretrained_model_alone():
     assert all(torch.equal(a, b) for a, b in zip(before, m.parameters(), strict=True))
     with pytest.raises(ValueError, match="one label"):
         images.fine_tune(m, x, y[:3], 2, steps=1, batch_size=1)
+
+
+def test_features_and_bits_is_one_pass_of_the_two_measurements():
+    from lib import probe
+
+    torch.manual_seed(0)
+    ar = GPT(GPTConfig(vocab_size=4, block_size=6, n_layer=2, n_head=1, n_embd=8))
+    x = torch.randint(0, 3, (9, 6))
+    feats, bits = images.features_and_bits(ar, x, batch_size=4)
+    want = probe.layer_features(ar, images.model_inputs(ar, x))
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(feats, want, strict=True))
+    assert bits == pytest.approx(images.bits_per_dim(ar, x), rel=1e-6)
+    bert = GPT(GPTConfig(vocab_size=3, block_size=6, n_layer=1, n_head=1, n_embd=8, causal=False))
+    assert images.features_and_bits(bert, x)[1] is None  # no bits/dim for a masked model
+
+
+def test_classifier_started_from_a_probe_is_that_probe():
+    # fine-tuning from the probe starts at the probe: same predictions at step 0, at a middle
+    # layer (catches a head that reads another layer or forgets the whitening)
+    from lib import probe
+
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=3, block_size=6, n_layer=2, n_head=1, n_embd=8))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 2, (120, 6), generator=g)
+    y = x[:, 0] + x[:, 1]
+    feats = probe.layer_features(m, images.model_inputs(m, x))
+    head = probe.linear_head(feats[1], y, 3, l2=1e-3)
+    clf = images.Classifier(m, 3, layer=1, head=head).eval()
+    probe_logits = (feats[1].double() - head.mean) @ head.A @ head.W + head.b
+    with torch.no_grad():
+        assert torch.equal(clf(x).argmax(1), probe_logits.argmax(1))
+    tuned = images.fine_tune(m, x, y, 3, steps=5, batch_size=16, lr=1e-3, layer=1, head=head)
+    assert tuned.layer == 1 and 0 <= images.classifier_accuracy(tuned, x, y) <= 1

@@ -71,3 +71,13 @@ def test_extend_refuses_overflow_and_bidirectional_models():
     bert = GPT(GPTConfig(vocab_size=3, block_size=4, n_layer=1, n_head=1, n_embd=8, causal=False))
     with pytest.raises(ValueError, match="causal"):
         bert.new_cache(1)
+
+
+def test_hidden_after_is_the_hidden_state_of_forward():
+    m = GPT(GPTConfig(vocab_size=5, block_size=8, n_layer=3, n_head=2, n_embd=8))
+    x = torch.randint(0, 5, (2, 8))
+    _, hidden = m(x, return_hidden=True)
+    for n in range(4):
+        assert torch.allclose(m.hidden_after(x, n), hidden[n])
+    with pytest.raises(ValueError, match="n_blocks"):
+        m.hidden_after(x, 4)

@@ -98,3 +98,27 @@ def test_mean_interval_and_partial_spearman():
     c = step + np.tile([0.5, 0.0], 4)  # ... or in opposite order: anti-correlated
     assert probe.partial_spearman(a, c, step) < -0.99
     assert scipy.stats.spearmanr(a, c).statistic > 0.8  # the plain rank correlation hides it
+
+
+def test_split_is_disjoint_seeded_and_is_the_probes_split():
+    fit, val = probe.split(50, 0.2, seed=3)
+    assert len(val) == 10 and len(fit) == 40
+    assert sorted(torch.cat([fit, val]).tolist()) == list(range(50))  # a partition
+    again = probe.split(50, 0.2, seed=3)
+    assert torch.equal(fit, again[0]) and torch.equal(val, again[1])
+    with pytest.raises(ValueError, match="n must be"):
+        probe.split(1)
+
+
+def test_linear_head_is_the_probe_of_its_layer():
+    # the head fitted on the probe's fitting split predicts what the probe predicts, so a
+    # classifier started from it starts at the probe's accuracy (catches a wrong un-whitening)
+    xtr, ytr = blobs(300, 5, 4, 0, spread=2.0)
+    xte, yte = blobs(200, 5, 4, 1, spread=2.0)
+    r = probe.linear_probes([xtr], ytr, [xte], yte, n_classes=4)
+    fit, _ = probe.split(len(ytr))
+    head = probe.linear_head(xtr[fit], ytr[fit], 4, l2=r.weight_decay[0])
+    logits = (xte.double() - head.mean) @ head.A @ head.W + head.b
+    assert (logits.argmax(1) == yte).double().mean().item() == pytest.approx(r.accuracy[0])
+    with pytest.raises(ValueError, match="y"):
+        probe.linear_head(xtr, ytr + 4, 4, l2=1e-3)
