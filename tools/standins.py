@@ -14,9 +14,10 @@ committed, and they carry enough structure for a chapter's checks to mean someth
 - enwik8 (``enwik8.zip`` with the member ``enwik8``): the shipped English corpus in
   MediaWiki-like XML pages.
 
-``write(directory)`` writes them with ``standins.json`` (file name -> SHA-256, and the SHA-256
-of the unzipped enwik8), which ``lib.data`` checks in a rehearsal. The files are the same on
-every run (fixed seeds, fixed archive timestamps). CLI: ``python -m tools.standins DIR``.
+``write(directory)`` writes them with ``standins.json`` (file name -> SHA-256, the SHA-256
+of the unzipped enwik8, and the generator's ``version``), which ``lib.data`` checks in a
+rehearsal. The files are the same on every run (fixed seeds, fixed archive timestamps).
+CLI: ``python -m tools.standins DIR``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ SEED = 0
 MNIST_TRAIN, MNIST_TEST = 12_000, 2_000  # images in each split (chapter 1 needs m >> P)
 CIFAR_PER_BATCH, CIFAR_TEST = 600, 600  # records per training batch (five of them), test
 WIKI_PAGE_CHARS = 4000
+# what the files depend on; a manifest of another version is rewritten
+VERSION = f"3:{SEED}:{MNIST_TRAIN}:{MNIST_TEST}:{CIFAR_PER_BATCH}:{CIFAR_TEST}:{WIKI_PAGE_CHARS}"
 
 
 def _idx(array: np.ndarray) -> bytes:
@@ -126,25 +129,26 @@ def enwik8_file(content: bytes) -> bytes:
 def write(directory: Path | str) -> dict[str, str]:
     """Write every stand-in and ``standins.json`` into ``directory``; returns the manifest.
 
-    Already there with matching checksums: nothing is rewritten.
+    Already there, of this ``VERSION`` and with matching checksums: nothing is rewritten.
     """
     directory = Path(directory)
     manifest_path = directory / data.STANDINS_MANIFEST
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
-        if all(
+        if manifest.get("version") == VERSION and all(
             (directory / name).is_file() and data._digest(directory / name, "sha256") == sha
             for name, sha in manifest.items()
-            if name != "enwik8"
+            if name not in ("enwik8", "version")
         ):
             return manifest
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
     files = mnist_files(rng)
-    files["cifar-10-binary.tar.gz"] = cifar_file(rng)
+    # its own generator: CIFAR's files do not change when MNIST's sizes do
+    files["cifar-10-binary.tar.gz"] = cifar_file(np.random.default_rng(SEED + 2))
     content = enwik8_bytes()
     files["enwik8.zip"] = enwik8_file(content)
-    manifest = {}
+    manifest = {"version": VERSION}
     for name, payload in files.items():
         (directory / name).write_bytes(payload)
         manifest[name] = hashlib.sha256(payload).hexdigest()
