@@ -3,6 +3,9 @@
 Offline (always there):
 - ``text()``: English prose, a fixed snapshot of the Python reference documentation
   (``pydoc_data.topics`` of CPython 3.11.7, PSF licence), 465 KB, shipped in ``lib/corpora``.
+- ``text("devils_dictionary")``: general English prose, Ambrose Bierce's *The Devil's Dictionary*
+  (1911; public domain, copyright expired), 383 KB, the Internet Wiretap edition of 1993 as
+  Debian's package dict-devil ships it (its dictd header and index dropped). Chapter 2 uses it.
 - ``letters(text)``: the same text reduced to ``a-z`` and single spaces (for ciphers).
 - ``corpus_bytes(name, n)``: a chapter's text as bytes, the shipped corpus or (full) enwik8.
 - ``digits()``: scikit-learn's 8×8 handwritten digits (1,797 images, 17 grey levels).
@@ -35,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 CORPORA = {"python_docs": "python_docs.txt.xz"}
+CORPORA["devils_dictionary"] = "devils_dictionary.txt.xz"  # public domain (Bierce, 1911)
 
 # name -> (url, SHA-256 of the file, MD5 of the file where its source publishes one)
 DOWNLOADS = {

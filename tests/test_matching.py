@@ -138,3 +138,30 @@ def test_kneser_ney_is_normalised_and_beats_uniform_on_held_out_text():
     assert matching.cross_entropy_bits(model, HELD_OUT[:20_000]) < math.log2(26) - 1
     with pytest.raises(ValueError, match="n must"):
         matching.fit_kneser_ney(REFERENCE, 6)
+
+
+def test_reference_english_is_both_shipped_corpora():
+    english = matching.reference_english()
+    python_docs = data.letters(data.text("python_docs")).replace(" ", "")
+    bierce = data.letters(data.text("devils_dictionary")).replace(" ", "")
+    # would catch a corpus left out, or spaces and punctuation let into the letter stream
+    assert english == python_docs + bierce and set(english) == set(matching.ALPHABET)
+    # would catch the wrong text shipped under the name (Bierce's preface opens the file)
+    assert "thedevilsdictionarywasbegun" in bierce[:200]
+
+
+# English of our own, from neither shipped corpus: the default reference must read it.
+OTHER_ENGLISH = (
+    "the river rose all night and by morning the low fields along the valley were under "
+    "water the farmers moved their animals to the hills and waited for the rain to stop "
+    "in the village the school was closed and the children watched the brown flood carry "
+    "branches fences and once a whole wooden shed past the old stone bridge"
+)
+
+
+def test_decipher_defaults_read_english_from_another_source():
+    key = matching.random_key(runtime.generator(7))
+    found = matching.decipher(matching.encipher(OTHER_ENGLISH, key), restarts=8, steps=4000)
+    # would catch the default reference (or its model) failing on text it was not fitted on
+    assert matching.symbol_error(found.plaintext, OTHER_ENGLISH) <= 0.05
+    assert found.n == 5
