@@ -220,12 +220,7 @@ SKIP = {  # (function, argument) pairs where any value is legitimately accepted
     ("data.fetch", "directory"),  # a path-like where to cache; refusals come from the name
     ("prequential.PrequentialConfig", "seed"),
 }
-CASES = [
-    pytest.param(f, a)
-    for f, (_, kw) in CALLS.items()
-    for a in kw
-    if (f, a) not in SKIP
-]
+CASES = [pytest.param(f, a) for f, (_, kw) in CALLS.items() for a in kw if (f, a) not in SKIP]
 
 
 def _has_nan(x) -> bool:
