@@ -53,17 +53,19 @@ def test_check_catches_outputs_and_a_stale_setup_cell(tmp_path):
     assert notebooks.problems(path) == []
 
 
-def test_long_code_lines_are_reported_not_failed_until_switched_on(tmp_path, monkeypatch):
+def test_a_code_line_wider_than_the_page_fails_the_check(tmp_path, monkeypatch):
+    # catches a code line that would scroll sideways in the rendered chapter (88 columns)
     nb = notebooks.stamp({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     nb["cells"].append({"cell_type": "code", "id": "x", "metadata": {}, "execution_count": None,
                         "outputs": [], "source": "x = 1\n" + "y = " + "1" * 90})  # fmt: skip
     path = tmp_path / "99_x.ipynb"
     path.write_text(json.dumps(nb))
     assert notebooks.long_lines({"cells": nb["cells"][1:]}) == ["cell 0: 1 line"]
+    assert notebooks.LINE_LENGTH_FAILS
+    assert "cell 1: 1 line" in notebooks.problems(path)[0]
+    monkeypatch.setattr(notebooks, "LINE_LENGTH_FAILS", False)  # the report-only mode stays
     warnings = []
     assert notebooks.problems(path, warnings) == [] and "cell 1: 1 line" in warnings[0]
-    monkeypatch.setattr(notebooks, "LINE_LENGTH_FAILS", True)
-    assert "cell 1: 1 line" in notebooks.problems(path)[0]
 
 
 def test_a_glue_only_cell_must_hide_its_input():
