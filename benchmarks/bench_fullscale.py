@@ -1,7 +1,7 @@
 """Every chapter at ``full`` scale on a Colab T4, estimated here, against 20 minutes a chapter.
 
 Until a GPU measures them (``make gpu-check``), each chapter's full-scale time is estimated from
-its settings cell (the one source of truth, read as ``bench_igpt.chapter_settings`` reads it)
+its settings cell (the one source of truth, read by ``tools.rehearsal.chapter_settings``)
 and its dominant parts, each run here through the chapter's own ``lib`` functions:
 
 - **CPU-bound parts** (pure-Python context mixing, arithmetic coding, CTW and n-gram mixtures,
@@ -38,10 +38,10 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
 from benchmarks import bench_igpt, row
+from tools.rehearsal import chapter_settings
 
 IN_BOOK = False  # minutes of CPU: `make bench` runs it, the book's page shows its results file
 HERE = Path(__file__).resolve().parent
-CHAPTERS = HERE.parent / "chapters"
 BUDGET_S = 20 * 60.0
 T4_FLOPS = 4e12  # float32 on a T4: half its 8.1 TFLOP/s peak (an assumption)
 T4_BYTES_S = 160e9  # half of a T4's 320 GB/s memory bandwidth (an assumption)
@@ -99,20 +99,6 @@ def cpu_seconds(work, *args, **kwargs) -> float:
     start = time.process_time()
     work(*args, **kwargs)
     return (time.process_time() - start) * COLAB_CPU
-
-
-def chapter_settings(stem: str, scale: str = "full") -> SimpleNamespace:
-    """A chapter's settings at ``scale`` from its ``runtime.settings`` cell (bench_igpt's way)."""
-    path = CHAPTERS / f"{stem}.ipynb"
-    cells = json.loads(path.read_text())["cells"]
-    source = next(
-        "".join(c["source"]) for c in cells if "runtime.settings(" in "".join(c["source"])
-    )
-    setup = source[source.index("cfg = runtime.settings(") :]
-    captured = {}
-    fake = SimpleNamespace(settings=lambda small, full: captured.update(small=small, full=full))
-    exec(compile(setup, str(path), "exec"), {"runtime": fake})  # the call only builds dicts
-    return SimpleNamespace(**captured[scale])
 
 
 def small_scale_seconds(stem: str) -> tuple[float, str]:

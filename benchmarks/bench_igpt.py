@@ -13,7 +13,6 @@ The peer is the book's budget of 20 minutes a chapter on a T4.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks import row
 from lib import images
 from lib.models import GPT, GPTConfig
+from tools import rehearsal
 
 IN_BOOK = False  # counting FLOPs of full-size models takes tens of seconds on a CPU
 CHAPTER = Path(__file__).resolve().parent.parent / "chapters" / "07_igpt.ipynb"
@@ -36,14 +36,7 @@ BUDGET_S = 20 * 60.0
 
 def chapter_settings(scale: str = "full") -> SimpleNamespace:
     """The chapter's settings at ``scale``, from the cell that calls ``runtime.settings``."""
-    cells = json.loads(CHAPTER.read_text())["cells"]
-    source = next(
-        "".join(c["source"]) for c in cells if "runtime.settings(" in "".join(c["source"])
-    )
-    captured = {}
-    fake = SimpleNamespace(settings=lambda small, full: captured.update(small=small, full=full))
-    exec(compile(source, str(CHAPTER), "exec"), {"runtime": fake})  # the cell only builds dicts
-    return SimpleNamespace(**captured[scale])
+    return rehearsal.chapter_settings(CHAPTER.stem, scale)
 
 
 def step_flops(size: dict, cfg, causal: bool, batch: int, T: int, K: int, train=True) -> float:

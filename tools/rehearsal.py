@@ -29,6 +29,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -145,38 +146,28 @@ def _resolve(chapters) -> list[str]:
     return chosen
 
 
-def full_settings(chapter: str) -> dict:
-    """The ``full=dict(...)`` of a chapter's ``runtime.settings`` call, read from its source.
+def chapter_settings(chapter: str, scale: str = "full") -> SimpleNamespace:
+    """A chapter's settings at ``scale``, read from its ``cfg = runtime.settings(...)`` cell.
 
-    Only literal values are evaluated; a setting computed from a name comes back as None.
+    The call is run with a stand-in ``runtime`` that only keeps the two dicts, so the values are
+    the chapter's own (expressions included). The benchmarks read chapters' settings here too.
     """
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "settings(" not in cell.source:
-            continue
-        for node in ast.walk(ast.parse(cell.source)):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "settings":
-                full = next((k.value for k in node.keywords if k.arg == "full"), None)
-                if isinstance(full, ast.Call) and full.keywords:  # full=dict(...)
-                    return {k.arg: _literal(k.value) for k in full.keywords}
-                if isinstance(full, ast.Dict):
-                    return {_literal(k): _literal(v) for k, v in zip(full.keys, full.values)}
-    raise ValueError(f"{chapter}: no runtime.settings(small=..., full=...) call found")
+    cells = json.loads((CHAPTERS / f"{chapter}.ipynb").read_text())["cells"]
+    source = next(
+        (s for s in ("".join(c["source"]) for c in cells) if "cfg = runtime.settings(" in s), None
+    )
+    if source is None:
+        raise ValueError(f"{chapter}: no cfg = runtime.settings(small=..., full=...) cell found")
+    setup = source[source.index("cfg = runtime.settings(") :]
+    captured = {}
+    fake = SimpleNamespace(settings=lambda small, full: captured.update(small=small, full=full))
+    exec(compile(setup, chapter, "exec"), {"runtime": fake})  # the call only builds dicts
+    return SimpleNamespace(**captured[scale])
 
 
-def _literal(node):
-    import ast
-
-    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "dict":
-        return {k.arg: _literal(k.value) for k in node.keywords}
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        return None
+def full_settings(chapter: str) -> dict:
+    """The ``full`` settings of a chapter, as a dict (what ``OVERRIDES`` may shrink)."""
+    return vars(chapter_settings(chapter, "full"))
 
 
 def environment(chapter: str, device: str = "cpu", data_dir: Path | None = None) -> dict:
