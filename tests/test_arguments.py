@@ -296,3 +296,37 @@ def test_valid_calls_are_valid():
         if name in ("data.fetch",):
             continue
         fn(**kwargs)
+
+
+# issue 16's reproducers for the cipher breaker, by name (the sweeps above replace one whole
+# argument, so they never try n=6 or lengths=[0])
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: matching.decipher("hello world", n=6), "n"),  # built 26**6 tables (6 GiB)
+        (lambda: matching.decipher("hello world", TEXT, n=10**6), "n"),
+        (lambda: matching.decipher("hello world", n=True), "n"),  # was accepted as n=1
+        (lambda: matching.error_vs_length(MODEL, TEXT, [0], trials=1), "lengths"),  # RuntimeError
+        (lambda: matching.error_vs_length(MODEL, TEXT, [20], trials=0), "trials"),  # RuntimeError
+        pytest.param(
+            lambda: matching.fit_ngram(TEXT, 7),  # 26**7 floats: gigabytes, then a torch error
+            "n",
+            marks=pytest.mark.xfail(
+                strict=True, run=False, reason="matching.fit_ngram has no bound on n (issue 16)"
+            ),
+        ),
+    ],
+    ids=[
+        "decipher-n=6",
+        "decipher-text-n=10**6",
+        "decipher-n=True",
+        "lengths=[0]",
+        "trials=0",
+        "fit_ngram-n=7",
+    ],  # fmt: skip
+)
+def test_cipher_breaker_reproducers(call, argument):
+    start = time.process_time()
+    with pytest.raises(ValueError, match=rf"\b{argument}\b"):
+        call()
+    assert time.process_time() - start < 1.0  # refused before any table is built
