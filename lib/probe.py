@@ -14,6 +14,7 @@ validation split, and only the chosen probes are scored on the test split.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -134,19 +135,54 @@ class ProbeResult:
         return self.accuracy[self.best_layer]
 
 
-def _check_layers(name: str, feats: list[torch.Tensor], n: int) -> None:
+MAX_CLASSES = 1 << 16  # the probes' weights are layers × decays × d × n_classes floats
+
+
+def _check_layers(name: str, feats: list[torch.Tensor], n: int | None = None) -> None:
+    if not isinstance(feats, (list, tuple)):
+        raise TypeError(f"{name} must be a list of N×d tensors, one per layer")
     for f in feats:
-        if f.ndim != 2 or len(f) != n:
-            raise ValueError(f"every layer of {name} must be an N×d tensor with {n} rows")
+        if not isinstance(f, torch.Tensor) or not f.is_floating_point():
+            raise TypeError(f"every layer of {name} must be a float tensor, got {type(f).__name__}")
+        if f.ndim != 2 or (n is not None and len(f) != n):
+            rows = "" if n is None else f" with {n} rows"
+            raise ValueError(f"every layer of {name} must be an N×d tensor{rows}")
         if not torch.isfinite(f).all():
             raise ValueError(f"{name} features must be finite (found NaN or inf)")
 
 
 def _check_labels(name: str, y: torch.Tensor, n_classes: int) -> None:
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point() or y.is_complex():
+        raise TypeError(f"{name} must be a 1-d integer tensor of labels")
     if len(y) == 0:
         raise ValueError(f"{name} is empty: the probe needs at least one example")
     if y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"{name} must hold labels in 0..{n_classes - 1} (n_classes={n_classes})")
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_probe_settings(n_classes, weight_decays, val_fraction, seed, tol) -> None:
+    if (
+        isinstance(n_classes, bool)
+        or not isinstance(n_classes, int)
+        or not 2 <= n_classes <= MAX_CLASSES
+    ):
+        raise ValueError(f"n_classes must be an int in 2..{MAX_CLASSES}, got {n_classes!r}")
+    if not isinstance(weight_decays, (list, tuple)) or not weight_decays:
+        raise ValueError(
+            f"weight_decays must be a non-empty list of penalties ≥ 0, got {weight_decays!r}"
+        )
+    if not all(_number(w) and w >= 0 for w in weight_decays):
+        raise ValueError(f"weight_decays must be finite numbers ≥ 0, got {weight_decays!r}")
+    if not _number(val_fraction) or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in 0..2**63-1, got {seed!r}")
+    if not _number(tol) or not 0 < tol <= 1:
+        raise ValueError(f"tol must be a number in (0, 1], got {tol!r}")
 
 
 def linear_probes(
@@ -168,14 +204,11 @@ def linear_probes(
     accuracy; its test accuracy is reported. Features are whitened on the fitting split.
     The test split is used for nothing but the reported accuracies.
     """
-    if not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int ≥ 2, got {n_classes!r}")
+    _check_probe_settings(n_classes, weight_decays, val_fraction, seed, tol)
+    _check_layers("train", train)  # their types first; their rows once the labels are checked
+    _check_layers("test", test)
     if len(train) != len(test) or not train:
         raise ValueError("train and test must list the same, non-zero number of layers")
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    if len(weight_decays) == 0:
-        raise ValueError("weight_decays must name at least one penalty")
     _check_labels("y_train", y_train, n_classes)
     _check_labels("y_test", y_test, n_classes)
     _check_layers("train", train, len(y_train))

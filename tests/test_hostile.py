@@ -94,6 +94,12 @@ CRAFTED = {
     ),
     '"n": 1.5': prequential_file(None, [0], length=1, raw=zlib.compress(b'{"cfg": {}, "n": 1.5}')),
     "100,000 nested [": prequential_file(None, [0], length=100, raw=_deep_json()),
+    "2,000 nested [ (within the size limit)": prequential_file(
+        None,
+        [0],
+        length=100,
+        raw=zlib.compress(b'{"cfg": {}, "n": ' + b"[" * 2000 + b"]" * 2000 + b"}"),
+    ),
     "settings inflating to 64 MiB": prequential_file(None, [0], length=100, raw=_bomb()),
     "settings block longer than the file": container(b"\xff\xff\xff\xff" + b"\0" * 20, 5, b"PQG1"),
     "unknown setting": prequential_file({"cfg": {"depth": 3}, "n": 100}, [0]),
@@ -110,6 +116,9 @@ CRAFTED = {
         303_000, [0] * coding.count_blocks(303_000, 1024, 32768), bytes(61)
     ),
     "CM: fingerprints missing": cm_file(303_000, [], bytes(117)),
+    "CM: 10^9 bytes, a fingerprint per block": cm_file(
+        N, [0] * coding.count_blocks(N, 1024, 32768), bytes(61)
+    ),
     # the claim fits, but the fingerprints stop the decoder within one block
     "PQN1: forged fingerprints": prequential_file(
         {"cfg": {"model": "ngram"}, "n": 20_000},
