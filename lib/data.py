@@ -6,6 +6,8 @@ Offline (always there):
 - ``text("devils_dictionary")``: general English prose, Ambrose Bierce's *The Devil's Dictionary*
   (1911; public domain, copyright expired), 383 KB, the Internet Wiretap edition of 1993 as
   Debian's package dict-devil ships it (its dictd header and index dropped). Chapter 2 uses it.
+- ``text("jargon_file")``: *The Jargon File* 4.4.7 (2003; public domain), 1.4 MB, hacker slang
+  explained in plain English, as Debian's package dict-jargon ships it. Chapter 2 uses it.
 - ``letters(text)``: the same text reduced to ``a-z`` and single spaces (for ciphers).
 - ``corpus_bytes(name, n)``: a chapter's text as bytes, the shipped corpus or (full) enwik8.
 - ``digits()``: scikit-learn's 8×8 handwritten digits (1,797 images, 17 grey levels).
@@ -39,6 +41,7 @@ import numpy as np
 
 CORPORA = {"python_docs": "python_docs.txt.xz"}
 CORPORA["devils_dictionary"] = "devils_dictionary.txt.xz"  # public domain (Bierce, 1911)
+CORPORA["jargon_file"] = "jargon_file.txt.xz"  # public domain (The Jargon File 4.4.7, 2003)
 
 # name -> (url, SHA-256 of the file, MD5 of the file where its source publishes one)
 DOWNLOADS = {

@@ -140,14 +140,31 @@ def test_kneser_ney_is_normalised_and_beats_uniform_on_held_out_text():
         matching.fit_kneser_ney(REFERENCE, 6)
 
 
-def test_reference_english_is_both_shipped_corpora():
+def test_reference_english_is_the_three_shipped_corpora():
     english = matching.reference_english()
-    python_docs = data.letters(data.text("python_docs")).replace(" ", "")
-    bierce = data.letters(data.text("devils_dictionary")).replace(" ", "")
+    names = ("python_docs", "devils_dictionary", "jargon_file")
+    parts = {name: data.letters(data.text(name)).replace(" ", "") for name in names}
     # would catch a corpus left out, or spaces and punctuation let into the letter stream
-    assert english == python_docs + bierce and set(english) == set(matching.ALPHABET)
-    # would catch the wrong text shipped under the name (Bierce's preface opens the file)
-    assert "thedevilsdictionarywasbegun" in bierce[:200]
+    assert english == "".join(parts.values()) and set(english) == set(matching.ALPHABET)
+    # would catch the wrong text shipped under a name (each file's opening words)
+    assert "thedevilsdictionarywasbegun" in parts["devils_dictionary"][:200]
+    assert "usenetasciirenditionofthe" in parts["jargon_file"][:100]
+    # would catch a truncated Jargon File (its last entry) or one with the dictd header kept
+    assert "zorkmid" in parts["jargon_file"][-400:]
+    assert "database" not in parts["jargon_file"][:100]
+
+
+def test_progress_bars_change_nothing_and_progress_must_be_a_bool(monkeypatch):
+    monkeypatch.setenv("BOOK_PROGRESS", "0")
+    cipher = matching.encipher(HELD_OUT[:200], matching.random_key(runtime.generator(3)))
+    runs = [matching.decipher(cipher, REFERENCE, 3, 2, 600, progress=p) for p in (True, False)]
+    # would catch the bar consuming random numbers or steps (the two runs would differ)
+    assert runs[0] == runs[1]
+    with pytest.raises(TypeError, match="progress"):
+        matching.decipher(cipher, REFERENCE, progress="no")
+    model = matching.fit_ngram(REFERENCE, 2)
+    with pytest.raises(TypeError, match="progress"):
+        matching.error_vs_length(model, HELD_OUT, [50], 1, progress=None)
 
 
 # English of our own, from neither shipped corpus: the default reference must read it.
