@@ -148,6 +148,9 @@ def ngram_counts(idx: torch.Tensor, n: int) -> torch.Tensor:
     return torch.bincount(codes, minlength=A**n).double().reshape((A,) * n)
 
 
+MAX_ORDER = 5  # the largest n: a 26**n table (n = 5: 95 MB; n = 6 would be 2.5 GB)
+
+
 def fit_ngram(reference_text: str, n: int = 3, prior: float = 20.0) -> NGramModel:
     """Fit ``P(x | h)`` on the letters of ``reference_text``, smoothed towards the (n-1)-gram model:
 
@@ -157,8 +160,8 @@ def fit_ngram(reference_text: str, n: int = 3, prior: float = 20.0) -> NGramMode
     hierarchical smoothing): unseen n-grams keep a sensible, non-zero probability.
     """
     _check_text(reference_text, "reference_text")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ORDER:
+        raise ValueError(f"n must be an int in 1..{MAX_ORDER} (a 26**n table), got {n!r}")
     if not prior > 0:
         raise ValueError(f"prior must be positive, got {prior!r}")
     idx = to_indices(reference_text)
@@ -421,7 +424,6 @@ def _reference_model(n: int) -> NGramModel:
     return fit_ngram(reference_english(), n)
 
 
-MAX_ORDER = 5  # decipher's n: the model is a 26**n table (n = 5: 95 MB; n = 6 would be 2.5 GB)
 
 
 MAX_WORK = 10**9  # restarts · steps (· trials): annealing moves one search may make

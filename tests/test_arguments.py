@@ -331,9 +331,6 @@ def test_valid_calls_are_valid():
         pytest.param(
             lambda: matching.fit_ngram(TEXT, 7),  # 26**7 floats: gigabytes, then a torch error
             "n",
-            marks=pytest.mark.xfail(
-                strict=True, run=False, reason="matching.fit_ngram has no bound on n (issue 16)"
-            ),
         ),
     ],
     ids=[

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KNOWN = {
     "PQN1: 10^9 bytes, a fingerprint per block": "prequential.decompress reserves 9n bytes",
     "PQG1: 10^9 bytes, a fingerprint per chunk": "prequential.decompress reserves 9n bytes",
-    "fit_ngram(text, n=7), decipher's table": "matching.fit_ngram has no bound on n",
 }
 
 
