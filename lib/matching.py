@@ -424,8 +424,6 @@ def _reference_model(n: int) -> NGramModel:
     return fit_ngram(reference_english(), n)
 
 
-
-
 MAX_WORK = 10**9  # restarts · steps (· trials): annealing moves one search may make
 
 
