@@ -89,11 +89,7 @@ def rehearsed(tmp_path_factory):
 
 
 # Known failures, each to be fixed by the chapter's owner (the runner still reports them FAIL).
-KNOWN = {
-    "07_igpt": "on the CIFAR-10 stand-in at rehearsal size, pretrained features do not beat "
-    "random ones in every seed (cell 37's check; probes all near 50%): the stand-in or the "
-    "chapter's rehearsal sizes need work",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.rehearsal
