@@ -618,22 +618,36 @@ def explore(program, max_bits: int, max_steps: int = 1_000, max_work: int = 200_
     return found
 
 
-def enumerate_descriptions(max_bits: int, max_steps: int = 1_000, max_work: int = 200_000):
+def enumerate_descriptions(
+    max_bits: int, max_steps: int = 1_000, max_work: int = 200_000, progress: bool = True
+):
     """All descriptions of at most ``max_bits`` bits (every closed program, every data string).
 
     Returns a list of ``Description``; ``K_t(x)`` is the least ``length`` among those with
-    ``status == "halted"`` and ``output == x`` (see ``complexities``).
+    ``status == "halted"`` and ``output == x`` (see ``complexities``). ``progress``: a bar
+    over the programs (shown unless ``BOOK_PROGRESS=0``).
     """
+    from lib import runtime
+
     if not isinstance(max_bits, int) or not 0 <= max_bits <= 40:
         raise ValueError(f"max_bits must be an int in 0..40, got {max_bits!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
         raise ValueError(f"max_steps must be a non-negative int, got {max_steps!r}")
     if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 1:
         raise ValueError(f"max_work must be a positive int, got {max_work!r}")
+    bar = runtime.progress(
+        total=sum(count_terms(k) for k in range(4, max_bits + 1)),
+        desc=f"BLC descriptions ≤ {max_bits} bits",
+        unit="program",
+        leave=False,
+        disable=not runtime.check_progress(progress),
+    )
     out = []
     for k in range(4, max_bits + 1):
         for p in terms(k):
             out.extend(explore(p, max_bits, max_steps, max_work))
+            bar.update()
+    bar.close()
     return out
 
 

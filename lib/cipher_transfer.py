@@ -79,14 +79,18 @@ def shared_bits(codes: dict, key_bits: float) -> tuple[float, float]:
     return codes["L(Y)"] - codes["L(Y|X)"], codes["L(Y)"] - codes["L(Yp|X)"] - key_bits
 
 
-def coded_model(data: bytes, cfg: prequential.PrequentialConfig):
+def coded_model(data: bytes, cfg: prequential.PrequentialConfig, progress: bool = True):
     """The transformer of ``prequential.code_lengths(data, cfg)`` after it has coded ``data``:
     the same ``prequential.Learner``, trained chunk by chunk on the same bytes in the same
-    seeded steps (``prequential.chunks``), and then once more on the last chunk."""
+    seeded steps (``prequential.chunks``), and then once more on the last chunk.
+    ``progress``: a bar over the chunks (shown unless ``BOOK_PROGRESS=0``)."""
+    disable = not runtime.check_progress(progress)
     learner = prequential.Learner(cfg)
     seen = np.frombuffer(data, dtype=np.uint8)
+    chunks = list(enumerate(prequential.chunks(len(seen), cfg)))
     with runtime.threads(cfg.threads, learner.device):
-        for k, (start, length) in enumerate(prequential.chunks(len(seen), cfg)):
+        bar = runtime.progress(chunks, desc="training", unit="chunk", leave=False, disable=disable)
+        for k, (start, length) in bar:
             learner.train(seen[: min(len(seen), start + cfg.lanes * length)], k)
     return learner.model
 

@@ -260,15 +260,22 @@ def ncd(x: bytes, y: bytes, name: str = "zlib") -> float:
     return (compressors.size_bits(x + y, name) - min(cx, cy)) / max(cx, cy)
 
 
-def ncd_matrix(queries, references, name: str = "zlib") -> np.ndarray:
-    """``D[i, j] = NCD(queries[i], references[j])``, with each ``C(·)`` of a single string once."""
+def ncd_matrix(queries, references, name: str = "zlib", progress: bool = True) -> np.ndarray:
+    """``D[i, j] = NCD(queries[i], references[j])``, with each ``C(·)`` of a single string once.
+
+    ``progress``: a bar over the queries (shown unless ``BOOK_PROGRESS=0``)."""
+    from lib import runtime
+
     queries, references = list(queries), list(references)
     if not queries or not references:
         raise ValueError("queries and references must be non-empty")
+    bar = runtime.progress(
+        queries, desc="NCD", unit="query", leave=False, disable=not runtime.check_progress(progress)
+    )
     cq = np.array([compressors.size_bits(q, name) for q in queries], dtype=float)
     cr = np.array([compressors.size_bits(r, name) for r in references], dtype=float)
     joint = np.array(
-        [[compressors.size_bits(q + r, name) for r in references] for q in queries], dtype=float
+        [[compressors.size_bits(q + r, name) for r in references] for q in bar], dtype=float
     )
     return (joint - np.minimum.outer(cq, cr)) / np.maximum.outer(cq, cr)
 
@@ -361,16 +368,23 @@ def class_datasets(examples, labels) -> dict:
     }
 
 
-def class_conditional_bits(queries, datasets: dict, name: str = "zstd") -> tuple[list, np.ndarray]:
+def class_conditional_bits(
+    queries, datasets: dict, name: str = "zstd", progress: bool = True
+) -> tuple[list, np.ndarray]:
     """``B[i, c] = C(D_c∘x_i) − C(D_c)`` for every query and class; returns ``(classes, B)``.
 
     Classify by ``classes[B.argmin(1)]``: the class whose data makes ``x`` cheapest.
+    ``progress``: a bar over the queries (shown unless ``BOOK_PROGRESS=0``).
     """
+    from lib import runtime
+
     if not datasets:
         raise ValueError("datasets must map at least one class to its bytes")
+    disable = not runtime.check_progress(progress)
     classes = list(datasets)
     codes = [ClassCode(datasets[c], name) for c in classes]
-    return classes, np.array([[code.bits(q) for code in codes] for q in queries], dtype=float)
+    bar = runtime.progress(queries, desc="class codes", unit="query", leave=False, disable=disable)
+    return classes, np.array([[code.bits(q) for code in codes] for q in bar], dtype=float)
 
 
 # ---------------------------------------------------------------- a labelled text task

@@ -37,6 +37,9 @@ __all__ = ["code_lengths", "DEFAULT_DEPTH"]
 DEFAULT_DEPTH = 3  # bytes of context
 
 
+BAR_BYTES = 4096  # the progress bar moves once per this many bytes
+
+
 def _weight(log_beta: float) -> float:
     """``β / (β + 1)`` from ``log β``, without overflow."""
     if log_beta >= 0:
@@ -45,20 +48,33 @@ def _weight(log_beta: float) -> float:
     return e / (1.0 + e)
 
 
-def code_lengths(data: bytes, depth: int = DEFAULT_DEPTH) -> np.ndarray:
+def code_lengths(data: bytes, depth: int = DEFAULT_DEPTH, progress: bool = True) -> np.ndarray:
     """Per-byte code lengths ``-log2 P_w(x_t | x_<t)`` (bits) of CTW, ``depth`` bytes of context.
 
     Their sum is ``-log2 P_w(x)`` at the root, the code length an arithmetic coder reaches
     within 2 bits. Causal: ``code_lengths(x + y)[:len(x)] == code_lengths(x)``.
+    ``progress``: a bar over the bytes (shown unless ``BOOK_PROGRESS=0``).
     """
+    from lib import runtime
+
     data = coding.as_bytes(data)
     if not isinstance(depth, (int, np.integer)) or isinstance(depth, bool) or depth < 0:
         raise ValueError(f"depth must be a non-negative int, got {depth!r}")
     depth = int(depth)
+    bar = runtime.progress(
+        total=len(data),
+        desc=f"CTW depth {depth}",
+        unit="B",
+        unit_scale=True,
+        leave=False,
+        disable=not runtime.check_progress(progress),
+    )
     nodes: list[dict[int, list[float]]] = [{} for _ in range(depth + 1)]  # [a, b, log β]
     history = bytes(depth) + data
     out = np.zeros(len(data))
     for t, byte in enumerate(data):
+        if t % BAR_BYTES == 0 and t:
+            bar.update(BAR_BYTES)
         ctx = history[t : t + depth]  # the depth bytes before byte t
         keys = [int.from_bytes(ctx[depth - d :], "big") << 8 for d in range(depth + 1)]
         prefix, bits = 1, 0.0
@@ -87,4 +103,5 @@ def code_lengths(data: bytes, depth: int = DEFAULT_DEPTH) -> np.ndarray:
             bits -= math.log2(pw)
             prefix = (prefix << 1) | bit
         out[t] = bits
+    bar.close()
     return out

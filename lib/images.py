@@ -336,6 +336,7 @@ def train(
     checkpoint_every: int = 0,
     mask_rate: float = 0.15,
     generator=None,
+    progress: bool = True,
 ):
     """Train ``model`` by AdamW on batches drawn from ``data`` (N×T symbols, on the model's device).
 
@@ -344,7 +345,9 @@ def train(
     On a GPU the forward pass runs in float16 (``mixed_precision``) with a gradient scaler.
     Returns ``(losses, checkpoints)``: the training loss of every step and, every
     ``checkpoint_every`` steps, ``(step, copy of the model)`` kept in memory (step 0 included).
+    ``progress``: a bar over the steps (shown unless ``BOOK_PROGRESS=0``).
     """
+    disable = not runtime.check_progress(progress)
     if objective not in ("next", "masked"):
         raise ValueError(f"objective must be 'next' or 'masked', got {objective!r}")
     if steps < 1 or batch_size < 1:
@@ -357,7 +360,10 @@ def train(
     opt, schedule = _optimiser(model, steps, lr)
     scaler = _scaler(data.device)
     losses, checkpoints = [], []
-    for step in range(steps):
+    bar = runtime.progress(
+        range(steps), desc=f"pretraining ({objective})", leave=False, disable=disable
+    )
+    for step in bar:
         if checkpoint_every and step % checkpoint_every == 0:
             checkpoints.append((step, copy.deepcopy(model).eval()))
         model.train()

@@ -156,14 +156,16 @@ def logistic_bits(
     first: int = 16,
     epsilon: float = 0.01,
     steps: int = 100,
+    progress: bool = True,
 ) -> np.ndarray:
     """Prequential softmax regression: block ``[a, b)`` is coded by the model fit on ``[0, a)``.
 
     Blocks double (``doubling_blocks``); the first block is coded uniformly. The model's
     distribution is mixed with the uniform one, ``(1 − ε)·p + ε/K``, so a confident mistake costs
     at most ``log2(K/ε)`` bits. Features are standardized with statistics of ``X`` (all inputs,
-    known to the receiver).
+    known to the receiver). ``progress``: a bar over the blocks (unless ``BOOK_PROGRESS=0``).
     """
+    disable = not runtime.check_progress(progress)
     labels = _check_labels(labels, n_classes)
     x = _check_features(features, len(labels))
     if not 0 < epsilon <= 1:
@@ -173,7 +175,10 @@ def logistic_bits(
     edges = doubling_blocks(len(labels), first)
     out = np.empty(len(labels))
     out[: edges[1]] = math.log2(n_classes)
-    for a, b in zip(edges[1:-1], edges[2:], strict=True):
+    blocks = list(zip(edges[1:-1], edges[2:], strict=True))
+    for a, b in runtime.progress(
+        blocks, desc="label code", unit="block", leave=False, disable=disable
+    ):
         with torch.enable_grad(), runtime.threads(1, x.device):
             model = fit_softmax_regression(x[:a], y[:a], n_classes, l2, steps)
         with torch.no_grad():
@@ -386,17 +391,29 @@ def two_part_code(
 
 
 def prequential_label_code(
-    x, y, classes: int, hidden: int = 0, first: int = 16, seed: int = 0, **fit_args
+    x,
+    y,
+    classes: int,
+    hidden: int = 0,
+    first: int = 16,
+    seed: int = 0,
+    progress: bool = True,
+    **fit_args,
 ) -> np.ndarray:
     """Per-example bits of the prequential code of the labels (block-wise, as Blier & Ollivier):
     the first ``first`` labels uniformly, then ``doubling_blocks``, each coded by a model trained
-    (from scratch, same seed) on all labels before the block."""
+    (from scratch, same seed) on all labels before the block. ``progress``: a bar over the
+    blocks (shown unless ``BOOK_PROGRESS=0``)."""
+    disable = not runtime.check_progress(progress)
     x, y = _check_labelled(x, y, classes)
     bits = np.full(len(y), math.log2(classes))
     if len(y) == 0:
         return bits
     edges = doubling_blocks(len(y), first)
-    for a, b in zip(edges[1:-1], edges[2:], strict=True):
+    blocks = list(zip(edges[1:-1], edges[2:], strict=True))
+    for a, b in runtime.progress(
+        blocks, desc="label code", unit="block", leave=False, disable=disable
+    ):
         model = fit(classifier(x.shape[1], classes, hidden, seed), x[:a], y[:a], **fit_args)
         bits[a:b] = label_bits(model, x[a:b], y[a:b])
     return bits

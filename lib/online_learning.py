@@ -74,12 +74,15 @@ def sgd_code(
     lr: float = 3e-3,
     mask=None,
     threads: int = 1,
+    progress: bool = True,
 ) -> np.ndarray:
     """One pass of Adam over ``examples`` in their order: each batch coded, then one step on it.
 
     Returns the per-example code lengths (bits, over the masked positions); ``model`` is left
     trained (for held-out losses or a look at its weights). ``L_order(D)`` is their sum.
+    ``progress``: a bar over the batches (shown unless ``BOOK_PROGRESS=0``).
     """
+    disable = not runtime.check_progress(progress)
     examples = _check_examples(examples, alphabet)
     mask = _check_mask(mask, examples.shape[1])
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -90,7 +93,10 @@ def sgd_code(
     bits = np.zeros(len(examples))
     with runtime.threads(threads, next(model.parameters()).device):
         model.train()
-        for lo in range(0, len(examples), batch_size):
+        starts = range(0, len(examples), batch_size)
+        for lo in runtime.progress(
+            starts, desc="SGD code", unit="batch", leave=False, disable=disable
+        ):
             b = example_bits(model, examples[lo : lo + batch_size], alphabet, mask)
             bits[lo : lo + len(b)] = b.detach().cpu().numpy()
             opt.zero_grad(set_to_none=True)

@@ -290,12 +290,17 @@ def fit_quantized(
     l1: float = 0.0,
     epochs: int = 300,
     lr: float = 0.05,
+    progress: bool = True,
 ):
     """Quantization-aware training (chapter 1): Adam on ``W``, the forward pass using the
     quantized ``Δ clip(round(W/Δ), -K, K)``, the gradient passed straight through the rounding.
-    Starts from ``W0``; returns the integer levels (P × classes, int64 numpy)."""
+    Starts from ``W0``; returns the integer levels (P × classes, int64 numpy). ``progress``:
+    a bar over the epochs (shown unless ``BOOK_PROGRESS=0``)."""
     import torch
 
+    from lib import runtime
+
+    disable = not runtime.check_progress(progress)
     step = _check_number(step, "step", strict=True)  # NaN used to give levels of -2**63
     max_level = _check_level(max_level)
     l1 = _check_number(l1, "l1")
@@ -313,7 +318,9 @@ def fit_quantized(
     def levels():
         return torch.clamp(torch.round(W / step), -max_level, max_level)
 
-    for _ in range(epochs):
+    for _ in runtime.progress(
+        range(epochs), desc="QAT", unit="epoch", leave=False, disable=disable
+    ):
         Wq = W + (levels() * step - W).detach()  # straight-through estimator
         loss = torch.nn.functional.cross_entropy(features @ Wq, labels) + l1 * W.abs().sum()
         opt.zero_grad()

@@ -157,11 +157,22 @@ def threads(n: int = 1, on: torch.device | None = None):
 
 
 def progress(iterable=None, **kwargs):
-    """A progress bar (tqdm) that stays quiet in builds and tests (``BOOK_PROGRESS=0``)."""
+    """A progress bar (tqdm) that stays quiet in builds and tests (``BOOK_PROGRESS=0``).
+
+    A long loop of ``lib`` shows one, on its outermost level, when called with
+    ``progress=True`` (the default): ``progress(it, desc=..., leave=False, disable=not progress)``.
+    """
     from tqdm.auto import tqdm
 
     disable = kwargs.pop("disable", False) or os.environ.get("BOOK_PROGRESS", "1") == "0"
     return tqdm(iterable, disable=disable, **kwargs)
+
+
+def check_progress(progress) -> bool:
+    """``progress`` itself when it is a bool (a function's switch for its bar); else TypeError."""
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    return progress
 
 
 def glue(values: dict) -> None:

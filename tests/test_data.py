@@ -271,8 +271,9 @@ def test_rehearsal_reads_standins_in_the_real_formats(rehearsing):
 
 
 def test_standins_are_learnable_not_noise(rehearsing):
-    # a nearest-class-mean classifier must beat chance clearly (else checks mean nothing)
-    for load in (data.mnist, data.cifar10):
+    # a nearest-class-mean classifier must beat chance clearly (else checks mean nothing);
+    # CIFAR-10's stand-in is built *not* to be linearly readable: tests/test_standins.py
+    for load in (data.mnist,):
         (x, y), (xt, yt) = load("train"), load("test")
         x, xt = x.reshape(len(x), -1) / 255.0, xt.reshape(len(xt), -1) / 255.0
         means = np.stack([x[y == c].mean(0) for c in range(10)])

@@ -79,21 +79,23 @@ JOBS = int(os.environ.get("BOOK_REHEARSAL_JOBS", "2"))  # chapters at once (CI: 
 
 
 @pytest.fixture(scope="module")
-def rehearsed(tmp_path_factory):
-    """Every chapter rehearsed once, ``JOBS`` at a time; {chapter: result}."""
+def rehearsed(tmp_path_factory, request):
+    """The selected chapters (all, or those ``-k`` keeps) rehearsed once, ``JOBS`` at a time;
+    {chapter: result}."""
     directory = tmp_path_factory.getbasetemp() / "standins"
-    results = rehearsal.run(None, "cpu", data_dir=directory, jobs=JOBS)
+    chosen = [
+        item.callspec.params["chapter"]
+        for item in request.session.items
+        if item.originalname == "test_full_code_path_rehearsed"
+    ]
+    results = rehearsal.run(chosen, "cpu", data_dir=directory, jobs=JOBS)
     for result in results:
         print(rehearsal.line(result))
     return {r["chapter"]: r for r in results}
 
 
 # Known failures, each to be fixed by the chapter's owner (the runner still reports them FAIL).
-KNOWN = {
-    "07_igpt": "on the CIFAR-10 stand-in at rehearsal size, pretrained features do not beat "
-    "random ones in every seed (cell 37's check; probes all near 50%): the stand-in or the "
-    "chapter's rehearsal sizes need work",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.rehearsal

@@ -58,6 +58,39 @@ def test_progress_iterates_quiet_or_not(monkeypatch):
         assert list(runtime.progress(range(3), disable=True, desc="x")) == [0, 1, 2]
 
 
+def _bars(call, progress: bool, capsys, monkeypatch, shown: str) -> str:
+    """What ``call(progress)`` writes to stderr with ``BOOK_PROGRESS=shown``."""
+    monkeypatch.setenv("BOOK_PROGRESS", shown)
+    capsys.readouterr()
+    call(progress)
+    return capsys.readouterr().err
+
+
+def test_long_loops_show_a_bar_unless_told_not_to(capsys, monkeypatch):
+    from lib import ctw, quantize
+
+    X, y = torch.randn(40, 3), torch.randint(0, 2, (40,))
+    calls = {
+        "QAT": lambda progress: quantize.fit_quantized(
+            X, y, torch.zeros(3, 2), 0.1, 3, epochs=5, progress=progress
+        ),
+        "CTW depth 2": lambda progress: ctw.code_lengths(b"abc" * 3000, 2, progress=progress),
+    }
+    for desc, call in calls.items():
+        # fails if the bar is missing where a reader needs it (Colab: BOOK_PROGRESS unset)
+        assert desc in _bars(call, True, capsys, monkeypatch, "1"), desc
+        # fails if progress=False (an inner call of a loop with its own bar) still draws one
+        assert _bars(call, False, capsys, monkeypatch, "1") == "", desc
+        # fails if builds and tests (BOOK_PROGRESS=0) get bars in their outputs
+        assert _bars(call, True, capsys, monkeypatch, "0") == "", desc
+
+
+def test_progress_must_be_a_bool():
+    assert runtime.check_progress(False) is False
+    with pytest.raises(TypeError, match="progress"):
+        runtime.check_progress("yes")
+
+
 def test_threads_sets_and_restores_the_cpu_thread_count():
     before = torch.get_num_threads()
     with runtime.threads(1):
