@@ -77,7 +77,11 @@ def _igpt(cfg, device):
     config = GPTConfig(vocab_size=K + 1, block_size=T, n_head=cfg.n_head, **cfg.large)
     model = GPT(config).to(device)
     data = torch.randint(0, K, (cfg.batch_size, T), device=device)
-    return {"large AR training step": lambda: images.train(model, "next", data, 1, len(data))}
+    return {
+        "large AR training step": lambda: images.train(
+            model, "next", data, 1, len(data), progress=False
+        )
+    }
 
 
 def kernels(stem: str, device) -> dict:
@@ -98,7 +102,9 @@ def kernels(stem: str, device) -> dict:
         W0 = torch.zeros(785, 10, device=device)
         return {
             "Monte Carlo block": lambda: bounds.max_deviation(W, err, X, y),
-            "QAT epoch": lambda: quantize.fit_quantized(Xm, ym, W0, 0.5, 3, epochs=1),
+            "QAT epoch": lambda: quantize.fit_quantized(
+                Xm, ym, W0, 0.5, 3, epochs=1, progress=False
+            ),
         }
     if stem == "02_distribution_matching":
         letters = np.random.default_rng(0).integers(0, 26, 50_000)
