@@ -175,6 +175,10 @@ def _model():
         else:
             expected = 0
         match_ctx = min(match_len, 63) * 2
+        # the second mixer and APM 2 select by the previous byte: the same row for 8 bits
+        wsel2 = (hist & 0xFF) * N_INPUTS
+        w2 = weights2[wsel2 : wsel2 + N_INPUTS]
+        a2_row = (hist & 0xFF) << 8
         c0 = 1  # the bits of this byte so far, behind a leading 1
         nib = 1  # the bits of this nibble so far, behind a leading 1
         for j in range(8):
@@ -198,16 +202,14 @@ def _model():
             st.append(256)
             w = weights[wsel : wsel + N_INPUTS]
             dot1 = sum(map(mul, w, st)) >> 16
-            wsel2 = (hist & 0xFF) * N_INPUTS
-            w2 = weights2[wsel2 : wsel2 + N_INPUTS]
             dot2 = sum(map(mul, w2, st)) >> 16
-            dot = (dot1 + dot2) >> 1
-            pm = squash(dot)
+            dot = min(2047, max(-2047, (dot1 + dot2) >> 1))  # (squash's range)
+            pm = SQUASH[dot + 2047]
             # APM 1 (this byte's bits) and APM 2 (with the previous byte), interpolated
-            d = min(2047, max(-2047, dot)) + 2048
+            d = dot + 2048
             lo, frac = d >> 7, d & 127
             a1 = c0 * 33 + lo
-            a2 = ((hist & 0xFF) << 8 | c0) * 33 + lo
+            a2 = (a2_row | c0) * 33 + lo
             p1 = (apm1[a1] * (128 - frac) + apm1[a1 + 1] * frac) >> 11
             p2 = (apm2[a2] * (128 - frac) + apm2[a2 + 1] * frac) >> 11
             p = (pm + p1 + 2 * p2 + 2) >> 2
@@ -224,7 +226,7 @@ def _model():
             err = ((y << 12) - squash(dot1)) * MIXER_RATE
             weights[wsel : wsel + N_INPUTS] = [wi + ((si * err) >> 16) for wi, si in zip(w, st)]
             err = ((y << 12) - squash(dot2)) * MIXER_RATE
-            weights2[wsel2 : wsel2 + N_INPUTS] = [wi + ((si * err) >> 16) for wi, si in zip(w2, st)]
+            w2 = [wi + ((si * err) >> 16) for wi, si in zip(w2, st)]
             target = y << 16
             k1 = a1 + (frac >> 6)
             apm1[k1] += (target - apm1[k1]) >> 6
@@ -233,7 +235,8 @@ def _model():
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
 
-        # ---- after the byte: history, contexts, match model
+        # ---- after the byte: the second mixer's row, history, contexts, match model
+        weights2[wsel2 : wsel2 + N_INPUTS] = w2
         c = c0 & 0xFF
         buf.append(c)
         hist = (hist << 8 | c) & _M64
@@ -257,35 +260,24 @@ def _model():
 
 
 class Predictor:
-    """The context-mixing model in the predict-then-observe protocol of ``lib.prequential``
-    (``alphabet = 2``): ``predict()`` gives ``(t, p)``, the index of the next bit and its 12-bit
-    probability of a 1, ``observe(bit)`` learns it and says whether a fingerprinted block (1 KB,
-    2 KB, ... 32 KB of bytes, then 32 KB each) has just ended."""
+    """The context-mixing model in the predict-then-observe protocol of ``lib.prequential`` for
+    bits (``alphabet = 2``): ``begin(n)`` returns the model as a coroutine (``p = run.send(bit)``
+    observes a bit and predicts the next: ``p`` is the 12-bit probability of a 1), ``blocks(n)``
+    the ranges of bits whose probabilities are fingerprinted (1 KB, 2 KB, ... 32 KB of bytes,
+    then 32 KB each)."""
 
     alphabet = 2
 
-    def begin(self, n: int) -> None:
+    def begin(self, n: int):
         """A stream of ``n`` bits (8 per byte) starts: a fresh model."""
-        self._model = _model()
-        self._p = next(self._model)
-        self._t = 0
-        self._ends = (8 * hi for _, hi in coding.doubling_blocks(n // 8, *_BLOCKS))
-        self._end = next(self._ends, -1)
+        return _model()
+
+    def blocks(self, n: int) -> list[tuple[int, int]]:
+        return [(8 * lo, 8 * hi) for lo, hi in coding.doubling_blocks(n // 8, *_BLOCKS)]
 
     def exact(self):
         """Integer arithmetic only: the same numbers everywhere, nothing to set."""
         return contextlib.nullcontext()
-
-    def predict(self) -> tuple[int, int]:
-        return self._t, self._p
-
-    def observe(self, bit: int) -> bool:
-        self._p = self._model.send(bit)
-        self._t += 1
-        if self._t == self._end:
-            self._end = next(self._ends, -1)
-            return True
-        return False
 
 
 _BLOCKS = (FIRST_BLOCK, LAST_BLOCK)

@@ -182,3 +182,25 @@ def test_huffman_lengths_are_optimal_integers():
     assert coding.huffman_lengths([0.99, 0.01]).tolist() == [1, 1]  # the integer-length penalty
     with pytest.raises(ValueError, match="probs"):
         coding.huffman_lengths([-1.0, 2.0])
+
+
+def test_binary_coder_in_blocks_equals_bit_by_bit_and_checks_its_arguments():
+    # catches a batched encoder that codes other bytes than the single-bit one, or that lets a
+    # probability outside [1, 4095] (a certain bit: an empty interval) or a float through
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, 5000).tolist()
+    probs = rng.integers(1, 4096, 5000).tolist()
+    one = coding.BinaryEncoder()
+    for y, p in zip(bits, probs):
+        one.encode(y, p)
+    batched = coding.BinaryEncoder()
+    batched.encode_bits(bits[:1234], probs[:1234])
+    batched.encode_bits(bits[1234:], probs[1234:])
+    stream = batched.finish()
+    assert stream == one.finish()
+    dec = coding.BinaryDecoder(stream)
+    assert [dec.decode(p) for p in probs] == bits
+    dec.finish()
+    for bad_bits, bad_probs in (([1], [0]), ([0], [4096]), ([2], [7]), ([1, 0], [5]), ([1], [0.5])):
+        with pytest.raises((TypeError, ValueError)):
+            coding.BinaryEncoder().encode_bits(bad_bits, bad_probs)

@@ -264,6 +264,15 @@ def write_reference_files() -> None:
     (STREAMS / "writers.json").write_text(json.dumps(WRITERS, indent=1) + "\n")
 
 
+def test_cm_writes_todays_format_byte_for_byte():
+    # cm_v2.bin was written by the per-bit driver (before the block step, December 2026): the
+    # fast path must write the same bytes and read them (catches any change of arithmetic)
+    blob = (STREAMS / "cm_v2.bin").read_bytes()
+    text = data.text().encode()[:8000]
+    assert prequential.compress(text, PrequentialConfig(model="cm")) == blob
+    assert prequential.decompress(blob) == text
+
+
 def test_a_forged_older_cm_file_stops_at_its_first_block():
     # CMX1's fingerprints are checked as it decodes (catches a CMX1 path that checks nothing)
     blob = (STREAMS / "cm_v1.bin").read_bytes()
