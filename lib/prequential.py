@@ -438,10 +438,11 @@ def _drive_bits(model: BitPredictor, n: int, step, on_block, progress: bool) -> 
     return fingerprints
 
 
-def _byte_step(x: np.ndarray | None, bits: np.ndarray, enc=None, dec=None):
+def _byte_step(x: np.ndarray, bits: np.ndarray | None, enc=None, dec=None):
     """The step for byte models: look up the bytes in ``x`` (or decode them into it), code
-    them, count their bits into ``bits``."""
-    n = len(bits)
+    them, count their bits into ``bits`` (None when decoding: the decoder needs no lengths,
+    and a forged header's length must not make it reserve 8 bytes a symbol)."""
+    n = len(x)
 
     def step(positions, probs):
         p = probs.double().numpy() if isinstance(probs, torch.Tensor) else probs
@@ -452,7 +453,8 @@ def _byte_step(x: np.ndarray | None, bits: np.ndarray, enc=None, dec=None):
             symbols = x[positions]
         else:  # decoding: into x
             symbols = x[positions] = dec.decode(p).astype(np.uint8)
-        bits[positions] = -np.log2(p[np.arange(len(positions)), symbols] / p.sum(1))
+        if bits is not None:
+            bits[positions] = -np.log2(p[np.arange(len(positions)), symbols] / p.sum(1))
         if enc is not None:
             enc.encode(symbols, p)
         return symbols, len(positions)
@@ -679,7 +681,7 @@ def decompress(blob: bytes, progress: bool = False, device=None) -> bytes:
         step = _bit_step(out, None, dec=dec)
     else:
         dec, out, n = coding.Decoder(h.stream), np.zeros(h.n, dtype=np.uint8), h.n
-        step = _byte_step(out, np.zeros(h.n), dec=dec)
+        step = _byte_step(out, None, dec=dec)
     ends = [hi for _, hi in coding.doubling_blocks(h.n, *_CM_BLOCKS)]
 
     def check(k, fingerprint):
