@@ -6,13 +6,13 @@ import io
 import json
 import tarfile
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lib import data
+from tools.reliability_audit import zip_bytes as _zip
 
 
 def test_shipped_corpus_is_english_prose():
@@ -126,14 +126,6 @@ def test_md5_is_a_second_check(local_downloads, monkeypatch):
 
 
 ENWIK = b"<mediawiki>not the real thing</mediawiki>"
-
-
-def _zip(members: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for k, v in members.items():
-            z.writestr(k, v)
-    return buf.getvalue()
 
 
 def test_enwik8_content_is_checked(local_downloads, monkeypatch):

@@ -407,7 +407,8 @@ def _enwik8(blob: bytes | None, own_checksum: bool = False):
         return data.enwik8()
 
 
-def _zip(members: dict) -> bytes:
+def zip_bytes(members: dict) -> bytes:
+    """A zip file in memory of ``{name: bytes}`` (also the tests' stand-in archives)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for k, v in members.items():
@@ -415,14 +416,14 @@ def _zip(members: dict) -> bytes:
     return buf.getvalue()
 
 
-FAKE = _zip({"enwik8": b"<mediawiki>not the real thing</mediawiki>" * 50})
+FAKE = zip_bytes({"enwik8": b"<mediawiki>not the real thing</mediawiki>" * 50})
 RETRY = "Delete the file and retry"
 refuse("data", [
     ("enwik8.zip's own checksum (a zip of other text)", lambda: _enwik8(FAKE), "sha256.*" + RETRY),
     ("truncated zip", lambda: _enwik8(FAKE[:-30]), RETRY),
     ("truncated zip, its checksum matching", lambda: _enwik8(FAKE[:-30], True), RETRY),
     ("zip cut in its body, its checksum matching", lambda: _enwik8(FAKE[:60], True), RETRY),
-    ("zip without the member", lambda: _enwik8(_zip({"other": b"x"}), True), RETRY),
+    ("zip without the member", lambda: _enwik8(zip_bytes({"other": b"x"}), True), RETRY),
     ("zip of other text, its checksum matching", lambda: _enwik8(FAKE, True), RETRY),
     ("cache path is a file", lambda: _enwik8(None), "is a file"),
 ])  # fmt: skip
