@@ -428,8 +428,7 @@ MAX_WORK = 10**9  # restarts · steps (· trials): annealing moves one search ma
 
 
 def _check_search_arguments(restarts, steps, trials: int = 1, progress: bool = True) -> None:
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    runtime.check_progress(progress)
     if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
         raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
@@ -476,7 +475,7 @@ def decipher(
     few ciphers fail outright, half of them for want of search. The former reference (without
     the Jargon File) on the same 30 ciphers at 128 letters: 7.8% [0.6%, 15.0%], 15 failures, 14
     of them model errors (3.208 bits per letter): the broader model trades model errors for
-    search errors there. Chapter 2 shows the same comparison at a small scale.
+    search errors there.
 
     >>> from lib import data
     >>> english = data.letters(data.text())
