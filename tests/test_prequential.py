@@ -5,6 +5,7 @@ import json
 import struct
 import subprocess
 import sys
+import warnings
 import zlib
 from pathlib import Path
 
@@ -235,22 +236,16 @@ def test_older_files_still_decode(file):
         assert prequential.decompress(blob) == text
         assert prequential.compress(text, h.cfg) == blob
     else:  # other floats: refused as such, never wrong bytes (catches a silent mis-decode)
+        warnings.warn(
+            f"{file}: written by a CPU with other floats; `python -m tests.test_prequential`"
+            f" writes files with this one's (probe {float_probe()}), for the exact check",
+            stacklevel=1,
+        )
         try:
             assert prequential.decompress(blob) == text
         except coding.CorruptStreamError as e:
             assert "probabilities differ" in str(e)
         assert prequential.decompress(prequential.compress(text, h.cfg)) == text
-
-
-def test_this_machine_has_reference_files_or_says_how_to_write_them():
-    # the exact checks above run on a machine whose probe wrote a GPT and an n-gram file;
-    # catches a test suite that silently checks nothing exact on the machines CI uses
-    mine = {f.split("_")[0] for f, probe in WRITERS.items() if probe == float_probe()}
-    if not {"gpt", "ngram"} <= mine:
-        pytest.skip(
-            f"no reference files from a CPU with float probe {float_probe()}: "
-            "`python -m tests.test_prequential` writes them (then commit tests/streams)"
-        )
 
 
 def write_reference_files() -> None:
