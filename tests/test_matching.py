@@ -140,6 +140,32 @@ def test_kneser_ney_is_normalised_and_beats_uniform_on_held_out_text():
         matching.fit_kneser_ney(REFERENCE, 6)
 
 
+def test_coarse_stage_is_the_order_3_model_of_the_same_recursion():
+    model = matching.fit_ngram(REFERENCE, 5)
+    # would catch a coarse stage that is not the order-3 Dirichlet model of the same text
+    # (then the first half of the search would climb a different objective)
+    assert torch.equal(model.coarse.log_prob, matching.fit_ngram(REFERENCE, 3).log_prob)
+    assert model.coarse.n == 3 and model.coarse.coarse is None
+    # would catch a "coarse" stage for n <= 3 (nothing coarser to start from)
+    assert matching.fit_ngram(REFERENCE, 3).coarse is None
+    assert matching.fit_kneser_ney(REFERENCE, 4).coarse is None
+
+
+def test_search_anneals_under_the_coarse_model_first():
+    model = matching.fit_ngram(REFERENCE, 4)
+    key = torch.randperm(26, generator=runtime.generator(5, "cpu"))
+    cipher = key[matching.to_indices(HELD_OUT[:150])]
+
+    def found(coarse):
+        m = matching.NGramModel(model.n, model.log_prob, model.unigram, model.prior, coarse)
+        return matching.search(m, [cipher], 2, 400, runtime.generator(0, "cpu"), False)[0]
+
+    uniform = matching.fit_ngram(matching.ALPHABET * 10, 3)
+    # would catch search ignoring model.coarse (the three runs would coincide)
+    assert not torch.equal(found(model.coarse), found(uniform))
+    assert not torch.equal(found(model.coarse), found(None))
+
+
 def test_reference_english_is_the_three_shipped_corpora():
     english = matching.reference_english()
     names = ("python_docs", "devils_dictionary", "jargon_file")
