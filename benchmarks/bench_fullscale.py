@@ -241,10 +241,20 @@ def chapter2(cfg) -> dict:
         defaults["restarts"],
         defaults["steps"],
     )
+    # the search with and without its coarse stage (every step priced at order n: an upper bound)
+    schedules = 2 * anneal_seconds(
+        text,
+        n_cross,
+        [cfg.schedule_length],
+        cfg.schedule_trials,
+        defaults["restarts"],
+        defaults["steps"],
+    )
     uniform = anneal_seconds(text, 3, cfg.uniform_lengths, cfg.trials, cfg.restarts, cfg.steps)
     anneal = {
         f"GPU: annealing, {len(cfg.orders)} orders × {cfg.steps} steps": sweep,
         "GPU: annealing, decipher's defaults on two texts": cross,
+        "GPU: annealing, two search schedules": schedules,
         "GPU: annealing, uniform letters": uniform,
     }
     # alignment: word counting on the corpus (Python, per word), then per window and half a

@@ -48,6 +48,7 @@ OVERRIDES: dict[str, dict] = {
         steps=6000,  # or one cipher in two at 256 letters (0.38) fails
         cross_lengths=[64, 128, 256],
         cross_trials=2,
+        schedule_trials=2,
         uniform_lengths=[16, 256],
         dims=[2, 4],
         samples=[100, 300],
