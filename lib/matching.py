@@ -153,6 +153,8 @@ def ngram_counts(idx: torch.Tensor, n: int) -> torch.Tensor:
 
 MAX_ORDER = 5  # the largest n: a 26**n table (n = 5: 95 MB; n = 6 would be 2.5 GB)
 COARSE_ORDER = 3  # the order search anneals under first (coarse to fine)
+T_COARSE = (0.1, 0.003)  # its temperatures (nats per letter), anneal's defaults
+T_FINE = (0.03, 0.01)  # then order n, starting cooler
 
 
 def fit_ngram(reference_text: str, n: int = 3, prior: float = 20.0) -> NGramModel:
@@ -387,11 +389,11 @@ def search(
         ]
     )
     with runtime.threads(1, keys.device):
-        stages = [(model, steps, 0.1, 0.003)]
+        stages = [(model, steps, T_COARSE)]
         if model.coarse is not None:  # coarse to fine
             half = steps // 2
-            stages = [(model.coarse, half, 0.1, 0.003), (model, steps - half, 0.03, 0.01)]
-        for stage, n_steps, t_start, t_end in stages:
+            stages = [(model.coarse, half, T_COARSE), (model, steps - half, T_FINE)]
+        for stage, n_steps, (t_start, t_end) in stages:
             batch = cipher_batch(ciphers, stage.n, restarts)
             keys, score = anneal(stage, batch, keys, n_steps, t_start, t_end, generator, progress)
         best = score.view(len(ciphers), restarts).argmax(1)
@@ -541,6 +543,15 @@ def decipher(
     )
 
 
+SEARCH_TOL = 1e-3  # nats: score differences below this are float noise
+
+
+def search_missed(found: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Which cases are *search* errors: the true key scores above the key found (log-likelihoods
+    in nats, as ``error_vs_length(..., scores=True)`` returns them), so a better key was missed."""
+    return found < true - SEARCH_TOL
+
+
 def error_vs_length(
     model: NGramModel,
     plaintext: str,
@@ -558,9 +569,9 @@ def error_vs_length(
     enciphered with a fresh random key and deciphered; all ``len(lengths) * trials`` ciphertexts
     are solved as one batch. Returns a (len(lengths), trials) tensor of error rates (fraction of
     letter positions decoded wrong). With ``scores=True`` also the log-likelihoods (nats) of the
-    found and of the true decryption under ``model``, same shape: a case with
-    ``found < true`` is a *search* error (a better key exists and was missed), one with
-    ``found >= true`` and a nonzero error a *model* error (the model prefers a wrong plaintext).
+    found and of the true decryption under ``model``, same shape: a case where
+    ``search_missed(found, true)`` is a *search* error (a better key exists and was missed), any
+    other with a nonzero error a *model* error (the model prefers a wrong plaintext).
     ``progress``: a bar over the annealing (hidden by ``BOOK_PROGRESS=0``).
     """
     if not isinstance(model, NGramModel):

@@ -160,10 +160,17 @@ def test_search_anneals_under_the_coarse_model_first():
         m = matching.NGramModel(model.n, model.log_prob, model.unigram, model.prior, coarse)
         return matching.search(m, [cipher], 2, 400, runtime.generator(0, "cpu"), False)[0]
 
-    uniform = matching.fit_ngram(matching.ALPHABET * 10, 3)
+    cyclic = matching.fit_ngram(matching.ALPHABET * 10, 3)  # "abc...z" repeated: not English
     # would catch search ignoring model.coarse (the three runs would coincide)
-    assert not torch.equal(found(model.coarse), found(uniform))
+    assert not torch.equal(found(model.coarse), found(cyclic))
     assert not torch.equal(found(model.coarse), found(None))
+
+
+def test_search_missed_flags_only_a_true_key_that_scores_higher():
+    found, true = torch.tensor([-10.0, -10.0, -10.0]), torch.tensor([-9.0, -10.0005, -11.0])
+    # would catch the sign flipped (model errors counted as search errors) or float noise
+    # (a difference below SEARCH_TOL) counted as a missed key
+    assert matching.search_missed(found, true).tolist() == [True, False, False]
 
 
 def test_reference_english_is_the_three_shipped_corpora():
